@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# A disposable real server: this machine's own systemd booted as PID 1 in fresh
+# pid/mount/net/uts/ipc/cgroup namespaces over a throwaway overlay of /.
+# Everything it writes lives in a tmpfs inside its mount namespace, so killing
+# its PID 1 leaves nothing behind on the host but the state dir we remove.
+#
+#   scripts/server.sh up NAME [--bind DIR]...   boot, wait until systemd is up
+#   scripts/server.sh exec NAME CMD [ARG]...    run CMD inside (root)
+#   scripts/server.sh pid NAME                  PID (host view) of its systemd
+#   scripts/server.sh down NAME                 stop it and remove every trace
+#   scripts/server.sh list                      servers that are running
+set -euo pipefail
+
+STATE_ROOT=${RF_SERVER_STATE:-/run/rf-agent-test-servers}
+# Units enabled in the machine image that have no business in a test server.
+MASK=(postgresql.service e2scrub_reap.service getty@tty1.service systemd-timesyncd.service
+  systemd-pstore.service apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer
+  e2scrub_all.timer fstrim.timer man-db.timer systemd-logind.service getty-static.service
+  systemd-binfmt.service proc-sys-fs-binfmt_misc.automount sys-kernel-debug.mount
+  sys-kernel-tracing.mount sys-kernel-config.mount sys-fs-fuse-connections.mount
+  dev-hugepages.mount systemd-ask-password-wall.path systemd-ask-password-console.path
+  systemd-update-utmp.service systemd-update-utmp-runlevel.service console-getty.service)
+
+die() {
+  echo "server.sh: $*" >&2
+  exit 1
+}
+
+need_host() {
+  [ "$(id -u)" = 0 ] || die "must run as root: it creates namespaces and mounts. Run it with sudo."
+  [ -x /lib/systemd/systemd ] || die "no /lib/systemd/systemd on this machine. Install it: apt-get install -y systemd"
+  command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+    die "unshare/nsenter missing. Install them: apt-get install -y util-linux"
+  [ -x /usr/sbin/nginx ] || die "nginx is not installed. Install it without starting it on the host: printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; apt-get install -y nginx-light; rm /usr/sbin/policy-rc.d"
+}
+
+valid_name() {
+  [[ $1 =~ ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,40}$ ]] || die "bad server name '$1': use letters, digits, '.', '_' or '-'"
+}
+
+# PID of the server's systemd as the host sees it.
+server_pid() {
+  local dir=$STATE_ROOT/$1 pid
+  [ -f "$dir/init.pid" ] || return 1
+  pid=$(cat "$dir/init.pid")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+in_server() {
+  local pid=$1
+  shift
+  nsenter -t "$pid" -m -p -n -u -i -C --wd=/ -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+}
+
+# Runs as PID 1 of the new namespaces: build the throwaway root, then become systemd.
+boot_inside() {
+  local base=$RF_BASE root=$RF_BASE/root
+  mount --make-rprivate /
+  mount -t tmpfs -o mode=0755 rf-server "$base"
+  mkdir -p "$base/upper" "$base/work" "$root"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$root"
+  mount -t proc proc "$root/proc"
+  mount -t sysfs sysfs "$root/sys"
+  mount -t tmpfs -o mode=0755 cgroup "$root/sys/fs/cgroup"
+  mkdir -p "$root/sys/fs/cgroup/unified" "$root/sys/fs/cgroup/systemd"
+  mount -t cgroup2 cgroup2 "$root/sys/fs/cgroup/unified"
+  mount -t cgroup -o none,name=systemd cgroup "$root/sys/fs/cgroup/systemd"
+  mount --rbind /dev "$root/dev"
+  mount -t tmpfs -o mode=0755 run "$root/run"
+  mount -t tmpfs -o mode=1777 tmp "$root/tmp"
+  local dir
+  for dir in ${RF_BINDS:-}; do
+    mkdir -p "$root$dir"
+    mount --bind "$dir" "$root$dir"
+  done
+  local unit
+  for unit in "${MASK[@]}"; do
+    ln -sfn /dev/null "$root/etc/systemd/system/$unit"
+  done
+  rm -f "$root/usr/sbin/policy-rc.d"
+  echo "$RF_NAME" >"$root/etc/hostname"
+  mkdir -p "$root/.oldroot"
+  cd "$root"
+  pivot_root . .oldroot
+  umount -l /.oldroot
+  rmdir /.oldroot 2>/dev/null || true
+  exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=kmsg --show-status=false </dev/null >/dev/null 2>&1
+}
+
+cmd_up() {
+  local name=$1
+  shift
+  valid_name "$name"
+  need_host
+  local binds=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --bind)
+      [ -d "${2:-}" ] || die "--bind needs an existing directory, got '${2:-}'"
+      binds+=("$(cd "$2" && pwd -P)")
+      shift 2
+      ;;
+    *) die "unknown option '$1' for up" ;;
+    esac
+  done
+  server_pid "$name" >/dev/null && die "server '$name' is already running; run: $0 down $name"
+  local dir=$STATE_ROOT/$name
+  rm -rf "$dir"
+  mkdir -p "$dir/base"
+  # Own cgroups on the host so several servers (and their systemds) never meet.
+  local cg
+  for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    [ -d "$cg" ] && mkdir -p "$cg/rf-server-$name"
+  done
+  RF_NAME=$name RF_BASE=$dir/base RF_BINDS="${binds[*]}" RF_STATE_DIR=$dir \
+    setsid bash -c '
+      for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+        [ -d "$cg/rf-server-$RF_NAME" ] && echo $$ >"$cg/rf-server-$RF_NAME/cgroup.procs"
+      done
+      exec unshare --pid --fork --mount --net --uts --ipc --cgroup --kill-child "$0" __boot' "$0" \
+    </dev/null >"$dir/boot.log" 2>&1 &
+  echo $! >"$dir/unshare.pid"
+  local i pid=""
+  for i in $(seq 1 100); do
+    pid=$(pgrep -P "$(cat "$dir/unshare.pid")" 2>/dev/null | head -1 || true)
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || die "server '$name' did not start: $(cat "$dir/boot.log")"
+  echo "$pid" >"$dir/init.pid"
+  # systemd is up when it answers and has reached its default target.
+  local state=""
+  for i in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || die "server '$name' died while booting: $(tail -5 "$dir/boot.log")"
+    state=$(in_server "$pid" systemctl is-system-running 2>/dev/null || true)
+    case $state in running | degraded) break ;; esac
+    sleep 0.2
+  done
+  case $state in
+  running) ;;
+  degraded) echo "server.sh: '$name' booted degraded: $(in_server "$pid" systemctl --failed --no-legend --plain | tr '\n' ';')" >&2 ;;
+  *) die "server '$name' did not finish booting (state '$state')" ;;
+  esac
+  echo "$pid"
+}
+
+cmd_down() {
+  local name=$1 dir=$STATE_ROOT/$1 pid upid
+  valid_name "$name"
+  [ -d "$dir" ] || return 0
+  upid=$(cat "$dir/unshare.pid" 2>/dev/null || true)
+  pid=$(cat "$dir/init.pid" 2>/dev/null || true)
+  # Killing PID 1 of a pid namespace kills every process in it; the mounts,
+  # the tmpfs holding the overlay, and the network namespace go with them.
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+  [ -n "$upid" ] && kill -KILL "$upid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do
+    { [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; } && { [ -z "$upid" ] || ! kill -0 "$upid" 2>/dev/null; } && break
+    sleep 0.1
+  done
+  local cg
+  for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    [ -d "$cg/rf-server-$name" ] || continue
+    # depth-first: child cgroups systemd made must go before their parent
+    find "$cg/rf-server-$name" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  rm -rf "$dir"
+}
+
+case ${1:-} in
+__boot) boot_inside ;;
+up)
+  [ $# -ge 2 ] || die "usage: $0 up NAME [--bind DIR]..."
+  shift
+  cmd_up "$@"
+  ;;
+exec)
+  [ $# -ge 3 ] || die "usage: $0 exec NAME CMD [ARG]..."
+  pid=$(server_pid "$2") || die "server '$2' is not running; start it: $0 up $2"
+  shift 2
+  in_server "$pid" "$@"
+  ;;
+pid)
+  [ $# -eq 2 ] || die "usage: $0 pid NAME"
+  server_pid "$2" || die "server '$2' is not running"
+  ;;
+down)
+  [ $# -eq 2 ] || die "usage: $0 down NAME"
+  cmd_down "$2"
+  ;;
+list)
+  [ -d "$STATE_ROOT" ] && for d in "$STATE_ROOT"/*/; do
+    [ -d "$d" ] || continue
+    n=$(basename "$d")
+    p=$(server_pid "$n" || true)
+    echo "$n ${p:-dead}"
+  done
+  exit 0
+  ;;
+*)
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+  ;;
+esac

@@ -1,0 +1,53 @@
+// The validated, normalized configuration every other module works from.
+
+export const COLORS = ["blue", "green"] as const;
+export type Color = (typeof COLORS)[number];
+
+export interface ServiceConfig {
+  /** From the section name: [service.api] -> "api". */
+  name: string;
+  /** Command line with {port} still in it; the first word is resolved against the slot's venv/bin. */
+  command: string;
+  ports: Record<Color, number>;
+  /** Path answered with 2xx when healthy, e.g. /health. */
+  health: string;
+  /** nginx location prefix that proxies to this service, e.g. /api/ or /. */
+  route: string;
+  websocket: boolean;
+}
+
+export interface Config {
+  /** Where it was read from, for messages. */
+  source: string;
+  app: {
+    name: string;
+    repo: string;
+    branch: string;
+    root: string;
+    user: string;
+    python: string;
+    requirements: string;
+    pipArgs: string[];
+    envFile: string | null;
+  };
+  services: ServiceConfig[];
+  health: {
+    timeoutSec: number;
+    intervalSec: number;
+    successes: number;
+  };
+  nginx: {
+    listen: number;
+    serverName: string;
+  };
+  switch: {
+    /** Seconds to let in-flight requests on nginx's old workers finish before stopping the old color. */
+    graceSec: number;
+    /** Max seconds to wait for long-lived (websocket) connections to the old color to end. */
+    drainSec: number;
+    /** Seconds the previous color stays running (not serving) for an instant rollback; 0 = off. */
+    standbySec: number;
+    /** Seconds to keep checking the new color after the flip; failure switches back. 0 = off. */
+    watchSec: number;
+  };
+}
