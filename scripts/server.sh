@@ -50,7 +50,7 @@ server_pid() {
 in_server() {
   local pid=$1
   shift
-  nsenter -t "$pid" -m -p -n -u -i -C --wd=/ -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  nsenter -t "$pid" -m -p -n -u -i -C -r -w -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
 }
 

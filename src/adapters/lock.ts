@@ -1,0 +1,73 @@
+// One lock per app for every entry point (timer, webhook, SSH). The kernel holds it
+// (flock), so it is released the instant its holder dies, even by kill -9.
+import { execa, type ResultPromise } from "execa";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { RfError } from "../errors.js";
+import { readIfExists, writeAtomic } from "./files.js";
+
+export interface LockHolder {
+  pid: number;
+  command: string;
+  since: string;
+}
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+export function describeHolder(holder: LockHolder | null): string {
+  if (!holder) return "an unknown process";
+  return `pid ${holder.pid} (${holder.command}), since ${holder.since}`;
+}
+
+export async function readHolder(holderPath: string): Promise<LockHolder | null> {
+  const text = await readIfExists(holderPath);
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as LockHolder;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `flock` holds the lock on our behalf and runs `cat`, which reads our stdin pipe:
+ * when this process dies for any reason the pipe closes, cat exits, the lock is free.
+ */
+export async function acquireLock(lockPath: string, holderPath: string, waitSec: number, command: string): Promise<Lock> {
+  await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
+  const child: ResultPromise = execa(
+    "flock",
+    ["--exclusive", "--wait", String(waitSec), "--conflict-exit-code", "75", lockPath, "sh", "-c", "echo locked; exec cat"],
+    { stdin: "pipe", stdout: "pipe", stderr: "ignore", reject: false, cleanup: true },
+  );
+  const acquired = await new Promise<boolean>((resolve) => {
+    child.stdout?.once("data", () => resolve(true));
+    void child.then(() => resolve(false));
+  });
+  if (!acquired) {
+    const holder = await readHolder(holderPath);
+    throw new RfError("LOCKED", `another rf-agent run holds the lock: ${describeHolder(holder)}`, {
+      hint: "wait for it to finish (see `rf-agent status`), or pass --wait SECONDS to queue behind it",
+    });
+  }
+  const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
+  await writeAtomic(holderPath, JSON.stringify(holder) + "\n", 0o644);
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      await rm(holderPath, { force: true });
+      child.stdin?.end();
+      await child;
+    },
+  };
+}
+
+/** Asks the kernel, not the holder file, which a killed holder leaves behind. */
+export async function isLocked(lockPath: string): Promise<boolean> {
+  const r = await execa("flock", ["--nonblock", "--conflict-exit-code", "75", lockPath, "true"], { reject: false });
+  return r.exitCode === 75;
+}

@@ -1,0 +1,60 @@
+// nginx: test the config, reload it, and ask it which color it really serves.
+import { RfError } from "../errors.js";
+import type { Runner } from "../exec/runner.js";
+import { tail } from "../exec/runner.js";
+import type { HttpGet } from "./health.js";
+import { isActive } from "./systemd.js";
+
+export async function testConfig(run: Runner): Promise<{ ok: boolean; output: string }> {
+  const r = await run("nginx", ["-t", "-q"], { reject: false });
+  return { ok: r.exitCode === 0, output: tail(`${r.stderr}\n${r.stdout}`.trim(), 10) };
+}
+
+export async function reload(run: Runner): Promise<void> {
+  const hint = "see `systemctl status nginx` and `journalctl -u nginx`";
+  if (await isActive(run, "nginx.service")) {
+    await run("systemctl", ["reload", "nginx.service"], { code: "NGINX", hint });
+  } else {
+    await run("systemctl", ["enable", "--now", "nginx.service"], { code: "NGINX", hint });
+  }
+}
+
+export interface LiveAnswer {
+  color: string;
+  sha: string;
+}
+
+/** What nginx answers on the loopback-only /__rf-agent/live location, or null. */
+export async function askLive(get: HttpGet, listen: number, host: string): Promise<LiveAnswer | null> {
+  const r = await get(`http://127.0.0.1:${listen}/__rf-agent/live`, { host, timeoutMs: 2000 });
+  if (r.status !== 200) return null;
+  try {
+    const body = JSON.parse(r.body) as Partial<LiveAnswer>;
+    return typeof body.color === "string" && typeof body.sha === "string"
+      ? { color: body.color, sha: body.sha }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls nginx until it reports this color and commit; reload returning 0 does not prove a switch. */
+export async function confirmLive(
+  get: HttpGet,
+  listen: number,
+  host: string,
+  want: LiveAnswer,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: LiveAnswer | null = null;
+  while (Date.now() < deadline) {
+    last = await askLive(get, listen, host).catch(() => null);
+    if (last && last.color === want.color && last.sha === want.sha) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new RfError("SWITCH", `nginx did not start serving ${want.color} ${want.sha.slice(0, 12)}`, {
+    hint: "check `nginx -T` and `journalctl -u nginx`",
+    details: `nginx last answered: ${last ? `${last.color} ${last.sha.slice(0, 12)}` : "nothing"}`,
+  });
+}

@@ -1,0 +1,52 @@
+// Reading and writing state.json, and rebuilding it from the host when it is missing or corrupt.
+import { COLORS, type Color } from "../config/types.js";
+import { parseLiveInclude } from "../core/render.js";
+import { emptyState, StateSchema, type State } from "../core/state.js";
+import type { Layout } from "../core/layout.js";
+import type { Logger } from "../log.js";
+import { ensureDir, readIfExists, writeAtomic } from "./files.js";
+
+export interface HostFacts {
+  /** Commit checked out in each color's slot, null where there is no checkout. */
+  slotSha(color: Color): Promise<string | null>;
+}
+
+export async function saveState(layout: Layout, state: State): Promise<void> {
+  await ensureDir(layout.stateDir, 0o700);
+  await writeAtomic(layout.statePath, JSON.stringify(state, null, 2) + "\n", 0o600);
+}
+
+/** State from disk; if missing or corrupt, rebuilt from the nginx include and the checkouts. */
+export async function loadState(layout: Layout, host: HostFacts, log: Logger): Promise<State> {
+  const text = await readIfExists(layout.statePath);
+  if (text !== null) {
+    try {
+      const parsed = StateSchema.safeParse(JSON.parse(text));
+      if (parsed.success && parsed.data.app === layout.app) return parsed.data;
+    } catch {
+      // fall through to the rebuild
+    }
+    log.warn({ path: layout.statePath }, "state file is corrupt; rebuilding it from the host");
+  } else {
+    log.debug({ path: layout.statePath }, "no state file; reading the host");
+  }
+  return rebuildState(layout, host);
+}
+
+export async function rebuildState(layout: Layout, host: HostFacts): Promise<State> {
+  const state = emptyState(layout.app);
+  const now = new Date().toISOString();
+  for (const c of COLORS) {
+    const sha = await host.slotSha(c);
+    if (sha) state.slots[c] = { sha, installedAt: now };
+  }
+  const include = await readIfExists(layout.liveIncludePath);
+  const live = include ? parseLiveInclude(include) : null;
+  if (live) {
+    state.live = { ...live, since: now };
+    const prevColor: Color = live.color === "blue" ? "green" : "blue";
+    const prevSha = state.slots[prevColor]?.sha;
+    if (prevSha) state.previous = { color: prevColor, sha: prevSha };
+  }
+  return state;
+}

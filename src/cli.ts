@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// The entry point: parse arguments, run one command, print errors, exit. The only place that exits.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { readHistory } from "./adapters/history.js";
+import { loadConfig, resolveConfigPath } from "./config/load.js";
+import { createContext } from "./context.js";
+import { ExitCode, formatError, isRfError, RfError } from "./errors.js";
+import { createLogger, type Logger } from "./log.js";
+import { deploy } from "./commands/deploy.js";
+import { rollback } from "./commands/rollback.js";
+import { collectStatus, formatStatus } from "./commands/status.js";
+
+const COMMON = {
+  config: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: ParseArgsConfig["options"];
+  help: string;
+}
+
+const COMMANDS: Record<string, Command> = {
+  deploy: {
+    summary: "install the new commit in the idle color, health-check it, switch nginx to it",
+    usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--wait SECONDS]",
+    options: { ref: { type: "string" }, force: { type: "boolean" }, "dry-run": { type: "boolean" }, wait: { type: "string" } },
+    help: `  --ref REF        branch, tag or commit to deploy (default: the tip of [app] branch)
+  --force          deploy even if that commit is already live
+  --dry-run        print the plan and the unit/nginx file diffs; change nothing
+  --wait SECONDS   wait this long for another run's lock (default 0: exit 4 at once)`,
+  },
+  rollback: {
+    summary: "put the previous version back live (instant while it is a warm standby)",
+    usage: "rf-agent rollback [--to REF] [--wait SECONDS]",
+    options: { to: { type: "string" }, wait: { type: "string" } },
+    help: `  --to REF         deploy this commit instead of the previous color
+  --wait SECONDS   wait this long for another run's lock (default 0)`,
+  },
+  status: {
+    summary: "live color and commit, each slot's commit, units and health, the lock",
+    usage: "rf-agent status [--json]",
+    options: { json: { type: "boolean" } },
+    help: "  --json           machine-readable output",
+  },
+  history: {
+    summary: "past deploys and rollbacks, newest last",
+    usage: "rf-agent history [--json] [-n N]",
+    options: { json: { type: "boolean" }, n: { type: "string", short: "n" } },
+    help: "  --json           one JSON object per line\n  -n N             only the last N entries (default 20)",
+  },
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    "rf-agent: zero-downtime blue/green deploys of a Python web app on one systemd + nginx host",
+    "",
+    "usage: rf-agent <command> [options] [--config PATH]",
+    "",
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Every command takes --config PATH (default $RF_AGENT_CONFIG, then /etc/rf-agent/agent.ini),",
+    "-v/--verbose, and -h/--help. Exit codes: 0 done or nothing to do, 1 failed before the switch",
+    "(live untouched), 2 usage or config error, 3 failed after the switch and rolled back, 4 locked.",
+  ].join("\n");
+}
+
+function commandHelp(name: string, c: Command): string {
+  return [`usage: ${c.usage} [--config PATH]`, "", c.summary, "", c.help, "  --config PATH    config file", ""].join("\n");
+}
+
+function seconds(value: string | undefined, flag: string): number {
+  if (value === undefined) return 0;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new RfError("USAGE", `${flag} must be a number of seconds, got "${value}"`, { hint: `e.g. ${flag} 60` });
+  }
+  return n;
+}
+
+function print(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "-h" || name === "--help" || name === "help") {
+    print(mainHelp());
+    return name ? ExitCode.ok : ExitCode.usage;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    throw new RfError("USAGE", `unknown command "${name}"`, { hint: `run \`rf-agent --help\` for the list: ${Object.keys(COMMANDS).join(", ")}` });
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: false, strict: true });
+  } catch (e) {
+    throw new RfError("USAGE", `${name}: ${(e as Error).message.split("\n")[0]}`, { hint: `usage: ${command.usage}` });
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) {
+    print(commandHelp(name, command));
+    return ExitCode.ok;
+  }
+  const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
+  const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
+  const ctx = createContext(config, log);
+  const wait = seconds(values.wait as string | undefined, "--wait");
+  switch (name) {
+    case "deploy":
+      return (
+        await deploy(ctx, {
+          ref: values.ref as string | undefined,
+          force: Boolean(values.force),
+          dryRun: Boolean(values["dry-run"]),
+          waitSec: wait,
+          print,
+        })
+      ).exitCode;
+    case "rollback":
+      return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
+    case "status": {
+      const report = await collectStatus(ctx);
+      print(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      return ExitCode.ok;
+    }
+    case "history": {
+      const n = values.n === undefined ? 20 : Number(values.n);
+      if (!Number.isInteger(n) || n < 1) throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
+      const entries = (await readHistory(ctx.layout.stateDir)).slice(-n);
+      for (const e of entries) {
+        print(
+          values.json
+            ? JSON.stringify(e)
+            : `${e.startedAt}  ${e.id}  ${e.command.padEnd(8)} ${e.outcome.padEnd(11)} ${e.from ? `${e.from.color} ${e.from.sha.slice(0, 8)}` : "-"} -> ${e.to ? `${e.to.color} ${e.to.sha.slice(0, 8)}` : "-"}  ${(e.ms / 1000).toFixed(1)} s  ${e.trigger}${e.error ? `  (${e.error})` : ""}`,
+        );
+      }
+      return ExitCode.ok;
+    }
+  }
+  return ExitCode.usage;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (isRfError(e)) {
+      process.stderr.write(formatError(e) + "\n");
+      process.exit(e.exitCode);
+    }
+    // A bug of ours, not the user's: still one paragraph, with where to look.
+    const err = e instanceof Error ? e : new Error(String(e));
+    process.stderr.write(
+      `rf-agent: internal error: ${err.message}\n  fix: this is a bug in rf-agent. Check what serves with rf-agent status, run again with -v, and report the output.\n`,
+    );
+    if (process.env.RF_AGENT_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
+    process.exit(ExitCode.failedBeforeSwitch);
+  },
+);

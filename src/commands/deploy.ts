@@ -1,0 +1,128 @@
+// rf-agent deploy: the idle color gets the new commit, proves itself healthy, then takes the traffic.
+import { isSha, lsRemote } from "../adapters/git.js";
+import { readIfExists } from "../adapters/files.js";
+import { saveState } from "../adapters/state-store.js";
+import type { Context } from "../context.js";
+import { RfError } from "../errors.js";
+import { other } from "../core/layout.js";
+import { formatPlan, planDeploy } from "../core/plan.js";
+import { renderLiveInclude, renderSite, renderUnits } from "../core/render.js";
+import { idleColor, withSlot } from "../core/state.js";
+import { cutover } from "../ops/cutover.js";
+import { ensureAppUser, ensureRoot } from "../ops/host.js";
+import { fetchCommit, installCommit } from "../ops/install.js";
+import { readState, reconcile } from "../ops/reconcile.js";
+import { checkPorts, healthGate, startColor, stopColor } from "../ops/start.js";
+import { recorded, type Outcome } from "./recorded.js";
+import { fileDiff } from "./diff.js";
+
+export interface DeployOptions {
+  ref?: string;
+  force: boolean;
+  dryRun: boolean;
+  waitSec: number;
+  /** Printed for the user (stdout); logs go to stderr/journal. */
+  print: (line: string) => void;
+}
+
+/** Cheap: asks the remote, without touching any checkout. null when it cannot tell. */
+async function remoteSha(ctx: Context, ref: string | undefined): Promise<string | null> {
+  if (ref && isSha(ref)) return ref;
+  const name = ref ?? ctx.config.app.branch;
+  const sha = await lsRemote(ctx.config.app.repo, name, ctx.user);
+  if (!sha && !ref) {
+    throw new RfError("GIT", `branch "${name}" does not exist in ${ctx.config.app.repo}`, {
+      hint: "push the branch, or set [app] branch to one that exists",
+    });
+  }
+  return sha;
+}
+
+export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome> {
+  if (opts.dryRun) return dryRun(ctx, opts);
+  return recorded(ctx, "deploy", opts.waitSec, async (run) => {
+    const user = await ensureAppUser(ctx);
+    await ensureRoot(ctx, user);
+    let state = await reconcile(ctx);
+    const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
+    run.from = live;
+    const quick = await remoteSha(ctx, opts.ref);
+    if (quick && live && quick === live.sha && !opts.force) {
+      opts.print(`${quick.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`);
+      return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
+    }
+    const idle = idleColor(state);
+    ctx.log = ctx.log.child({ color: idle });
+    const sha = await fetchCommit(ctx, run.steps, idle, opts.ref ?? ctx.config.app.branch, user);
+    ctx.log = ctx.log.child({ sha: sha.slice(0, 12) });
+    run.to = { color: idle, sha };
+    if (live && sha === live.sha && !opts.force) {
+      opts.print(`${sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`);
+      return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
+    }
+    try {
+      await installCommit(ctx, run.steps, idle, sha, user);
+      state = withSlot(state, idle, sha, ctx.now());
+      state = { ...state, standby: state.standby?.color === idle ? null : state.standby };
+      await saveState(ctx.layout, state);
+      await run.steps.run("ports", () => checkPorts(ctx, idle));
+      await run.steps.run("start", () => startColor(ctx, idle, { fresh: true }));
+      await run.steps.run("health", () => healthGate(ctx, idle));
+    } catch (e) {
+      // Leave nothing half-started behind; the live color was never touched.
+      await stopColor(ctx, idle).catch(() => undefined);
+      throw e;
+    }
+    try {
+      const result = await cutover(ctx, run.steps, state, idle, sha);
+      opts.print(
+        `deployed ${sha.slice(0, 12)} to ${idle}` +
+          (live ? ` (was ${live.sha.slice(0, 12)} on ${live.color})` : "") +
+          (result.openAtDeadline ? `; ${result.openAtDeadline} connections were cut at the drain deadline` : ""),
+      );
+    } catch (e) {
+      if (e instanceof RfError && e.code === "NGINX") await stopColor(ctx, idle).catch(() => undefined);
+      throw e;
+    }
+    return { outcome: "deployed", from: live, to: { color: idle, sha }, exitCode: 0 };
+  });
+}
+
+async function dryRun(ctx: Context, opts: DeployOptions): Promise<Outcome> {
+  const state = await readState(ctx);
+  const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
+  const sha = await remoteSha(ctx, opts.ref);
+  if (!sha) {
+    throw new RfError("GIT", `"${opts.ref}" is not a branch or tag of ${ctx.config.app.repo}`, {
+      hint: "pass a branch, a tag or a full 40-character commit id",
+    });
+  }
+  if (live && sha === live.sha && !opts.force) {
+    opts.print(`${sha.slice(0, 12)} is already live on ${live.color}: a deploy would do nothing`);
+    return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
+  }
+  const idle = idleColor(state);
+  const group = ctx.user?.group ?? ctx.config.app.user;
+  const units = renderUnits(ctx.config, ctx.layout, idle, group);
+  const files = [...units, renderSite(ctx.config, ctx.layout), renderLiveInclude(ctx.config, ctx.layout, idle, sha)];
+  const diffs: string[] = [];
+  const changed = new Set<string>();
+  for (const f of files) {
+    const before = await readIfExists(f.path);
+    if (before === f.content) continue;
+    changed.add(f.path);
+    diffs.push(await fileDiff(ctx.run, f.path, before, f.content));
+  }
+  const plan = planDeploy({
+    config: ctx.config,
+    live,
+    idle,
+    sha,
+    changedFiles: units.map((u) => u.path).filter((p) => changed.has(p)),
+    firstDeploy: !live,
+  });
+  opts.print(`dry run: deploy ${sha.slice(0, 12)} to ${idle}${live ? ` (live: ${live.color} ${live.sha.slice(0, 12)})` : ""}; nothing is changed`);
+  opts.print(formatPlan(plan));
+  if (diffs.length) opts.print(["", ...diffs].join("\n"));
+  return { outcome: "dry-run", from: live, to: { color: other(live?.color ?? "green"), sha }, exitCode: 0 };
+}

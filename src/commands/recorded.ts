@@ -1,0 +1,73 @@
+// Runs a state-changing command under the app lock and records it in the history ledger.
+import { randomBytes } from "node:crypto";
+import { appendHistory, detectTrigger } from "../adapters/history.js";
+import { acquireLock } from "../adapters/lock.js";
+import type { Context } from "../context.js";
+import { isRfError } from "../errors.js";
+import { Steps } from "../ops/steps.js";
+import type { Color } from "../config/types.js";
+
+export interface Outcome {
+  outcome: string;
+  from: { color: Color; sha: string } | null;
+  to: { color: Color; sha: string } | null;
+  exitCode: number;
+}
+
+export interface RecordedRun {
+  id: string;
+  steps: Steps;
+  /** Filled in as the run learns them, so a failure is still recorded with what it knew. */
+  from: Outcome["from"];
+  to: Outcome["to"];
+}
+
+export async function recorded(
+  ctx: Context,
+  command: string,
+  waitSec: number,
+  fn: (run: RecordedRun) => Promise<Outcome>,
+): Promise<Outcome> {
+  const id = randomBytes(4).toString("hex");
+  const lock = await acquireLock(ctx.layout.lockPath, ctx.layout.lockHolderPath, waitSec, `rf-agent ${command}`);
+  const baseLog = ctx.log;
+  ctx.log = baseLog.child({ deploy: id });
+  const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null };
+  const startedAt = ctx.now();
+  const trigger = detectTrigger(process.env);
+  ctx.log.info({ command, trigger }, `rf-agent ${command} (${trigger})`);
+  try {
+    const result = await fn(run);
+    await appendHistory(ctx.layout.stateDir, {
+      id,
+      command,
+      trigger,
+      startedAt: startedAt.toISOString(),
+      ms: ctx.now().getTime() - startedAt.getTime(),
+      from: result.from,
+      to: result.to,
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      steps: run.steps.records,
+    });
+    return result;
+  } catch (e) {
+    await appendHistory(ctx.layout.stateDir, {
+      id,
+      command,
+      trigger,
+      startedAt: startedAt.toISOString(),
+      ms: ctx.now().getTime() - startedAt.getTime(),
+      from: run.from,
+      to: run.to,
+      outcome: isRfError(e) ? (e.exitCode === 3 ? "rolled-back" : "failed") : "crashed",
+      exitCode: isRfError(e) ? e.exitCode : 1,
+      error: e instanceof Error ? e.message : String(e),
+      steps: run.steps.records,
+    }).catch(() => undefined);
+    throw e;
+  } finally {
+    ctx.log = baseLog;
+    await lock.release();
+  }
+}

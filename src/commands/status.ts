@@ -1,0 +1,89 @@
+// rf-agent status: what serves, what each slot holds, whether it is healthy, who holds the lock.
+import { readHistory } from "../adapters/history.js";
+import { isLocked, readHolder } from "../adapters/lock.js";
+import { status as unitStatus } from "../adapters/systemd.js";
+import { COLORS, type Color } from "../config/types.js";
+import type { Context } from "../context.js";
+import { readState } from "../ops/reconcile.js";
+import { servedByNginx } from "../ops/switch.js";
+
+export interface StatusReport {
+  app: string;
+  live: { color: Color; sha: string; since: string | null } | null;
+  nginx: { color: Color; sha: string } | null;
+  previous: { color: Color; sha: string } | null;
+  standby: { color: Color; until: string; secondsLeft: number } | null;
+  slots: Record<
+    Color,
+    {
+      sha: string | null;
+      role: "live" | "standby" | "idle";
+      services: Record<string, { unit: string; port: number; state: string; healthy: boolean }>;
+    }
+  >;
+  lock: { pid: number; command: string; since: string } | null;
+  lastRun: { id: string; command: string; startedAt: string; outcome: string; trigger: string } | null;
+}
+
+export async function collectStatus(ctx: Context): Promise<StatusReport> {
+  const state = await readState(ctx);
+  const nginx = await servedByNginx(ctx);
+  const live = nginx ?? (state.live ? { color: state.live.color, sha: state.live.sha } : null);
+  const slots = {} as StatusReport["slots"];
+  for (const c of COLORS) {
+    const services: StatusReport["slots"][Color]["services"] = {};
+    for (const s of ctx.config.services) {
+      const unit = ctx.layout.unit(s, c);
+      const u = await unitStatus(ctx.run, unit);
+      const h =
+        u.activeState === "active"
+          ? await ctx.get(`http://127.0.0.1:${s.ports[c]}${s.health}`, { timeoutMs: 1500 })
+          : { status: 0, body: "" };
+      services[s.name] = {
+        unit,
+        port: s.ports[c],
+        state: `${u.activeState}/${u.subState}`,
+        healthy: h.status >= 200 && h.status < 300,
+      };
+    }
+    const role = live?.color === c ? "live" : state.standby?.color === c ? "standby" : "idle";
+    slots[c] = { sha: state.slots[c]?.sha ?? null, role, services };
+  }
+  const holder = await readHolder(ctx.layout.lockHolderPath);
+  const last = (await readHistory(ctx.layout.stateDir)).at(-1);
+  const now = ctx.now().getTime();
+  return {
+    app: ctx.config.app.name,
+    live: live ? { ...live, since: state.live?.color === live.color ? state.live.since : null } : null,
+    nginx,
+    previous: state.previous,
+    standby: state.standby
+      ? {
+          ...state.standby,
+          secondsLeft: Math.max(0, Math.round((new Date(state.standby.until).getTime() - now) / 1000)),
+        }
+      : null,
+    slots,
+    lock: (await isLocked(ctx.layout.lockPath)) ? (holder ?? { pid: 0, command: "unknown", since: "" }) : null,
+    lastRun: last ? { id: last.id, command: last.command, startedAt: last.startedAt, outcome: last.outcome, trigger: last.trigger } : null,
+  };
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines = [
+    `app      ${r.app}`,
+    `live     ${r.live ? `${r.live.color} ${r.live.sha.slice(0, 12)}${r.live.since ? ` since ${r.live.since}` : ""}` : "nothing deployed"}`,
+  ];
+  if (r.live && !r.nginx) lines.push("         (nginx does not answer /__rf-agent/live: is nginx running?)");
+  if (r.standby) lines.push(`standby  ${r.standby.color}, ${r.standby.secondsLeft} s left`);
+  for (const c of COLORS) {
+    const slot = r.slots[c];
+    lines.push(`${c.padEnd(8)} ${slot.sha ? slot.sha.slice(0, 12) : "(empty)"}  ${slot.role}`);
+    for (const [name, s] of Object.entries(slot.services)) {
+      lines.push(`  ${name.padEnd(8)} :${s.port}  ${s.state}${s.state.startsWith("active") ? (s.healthy ? "  healthy" : "  UNHEALTHY") : ""}`);
+    }
+  }
+  if (r.lastRun) lines.push(`last     ${r.lastRun.command} ${r.lastRun.outcome} at ${r.lastRun.startedAt} (${r.lastRun.trigger}, id ${r.lastRun.id})`);
+  lines.push(`lock     ${r.lock ? `held by pid ${r.lock.pid} (${r.lock.command}) since ${r.lock.since}` : "free"}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,128 @@
+// Validates the raw values and assembles the Config, including the checks that span keys and services.
+import type { z } from "zod";
+import { DEFAULT_SERVICES, SOLE_SERVICE_ROUTE } from "./defaults.js";
+import { quote, type Problem } from "./problems.js";
+import type { RawConfig, Values } from "./read.js";
+import { appSchema, healthSchema, nginxSchema, serviceSchema, switchSchema, userSchema } from "./schema.js";
+import { COLORS, type Config, type ServiceConfig } from "./types.js";
+
+type Parsed<S extends z.ZodObject> = Partial<z.output<S>>;
+
+/** Each key on its own, so one bad key still leaves the others for the cross-checks. */
+function validate<S extends z.ZodObject>(schema: S, section: string, values: Values, problems: Problem[]): Parsed<S> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+    const value = Object.hasOwn(values, key) ? values[key] : undefined;
+    const result = field.safeParse(value);
+    if (result.success) {
+      out[key] = result.data;
+      continue;
+    }
+    for (const issue of result.error.issues) {
+      const message = value === undefined ? issue.message : `${issue.message}, got ${quote(value)}`;
+      problems.push({ section, key, message });
+    }
+  }
+  return out as Parsed<S>;
+}
+
+/** Returns the Config when there were no problems (before or during validation); else undefined. */
+export function buildConfig(raw: RawConfig, source: string, problems: Problem[]): Config | undefined {
+  const empty: Values = {};
+  const appValues = raw.fixed.app ?? empty;
+  const app = validate(appSchema, "app", appValues, problems);
+  if (app.name !== undefined) {
+    if (!Object.hasOwn(appValues, "root")) app.root = `/srv/${app.name}`;
+    if (!Object.hasOwn(appValues, "user")) app.user = defaultUser(app.name, problems);
+  }
+
+  const given = raw.services.length > 0;
+  const sources = given ? raw.services : DEFAULT_SERVICES.map((s) => ({ name: s.name, values: { ...s.keys } }));
+  const services = sources.map(({ name, values }) => {
+    const service = validate(serviceSchema, `service.${name}`, values, problems);
+    if (service.route === undefined && !Object.hasOwn(values, "route")) {
+      if (sources.length === 1) service.route = SOLE_SERVICE_ROUTE;
+      else
+        problems.push({
+          section: `service.${name}`,
+          key: "route",
+          message: `required when there are several services; the nginx location to proxy, e.g. route = /${name}/`,
+        });
+    }
+    return { name, ...service };
+  });
+
+  const health = validate(healthSchema, "health", raw.fixed.health ?? empty, problems);
+  const nginx = validate(nginxSchema, "nginx", raw.fixed.nginx ?? empty, problems);
+  const sw = validate(switchSchema, "switch", raw.fixed.switch ?? empty, problems);
+  checkServices(services, nginx.listen, given, problems);
+
+  if (problems.length > 0) return undefined;
+  // No problems means every key parsed, so the Partial fields are all present.
+  const a = app as Required<typeof app>;
+  return {
+    source,
+    app: {
+      name: a.name,
+      repo: a.repo,
+      branch: a.branch,
+      root: a.root,
+      user: a.user,
+      python: a.python,
+      requirements: a.requirements,
+      pipArgs: a.pip_args,
+      envFile: a.env_file,
+    },
+    services: services as ServiceConfig[],
+    health: { timeoutSec: health.timeout!, intervalSec: health.interval!, successes: health.successes! },
+    nginx: { listen: nginx.listen!, serverName: nginx.server_name! },
+    switch: { graceSec: sw.grace!, drainSec: sw.drain!, standbySec: sw.standby!, watchSec: sw.watch! },
+  };
+}
+
+function defaultUser(name: string, problems: Problem[]): string | undefined {
+  const result = userSchema.safeParse(name);
+  if (result.success) return result.data;
+  problems.push({
+    section: "app",
+    key: "user",
+    message: `not set, and its default (the app name ${quote(name)}) ${result.error.issues[0]?.message ?? "is not a valid user name"}; set user = NAME`,
+  });
+  return undefined;
+}
+
+type PartialService = { name: string } & Partial<Omit<ServiceConfig, "name">>;
+
+/** Every port is bound on the same host, and every route is a location in one nginx server. */
+function checkServices(services: PartialService[], listen: number | undefined, given: boolean, problems: Problem[]) {
+  const portOwner = new Map<number, string>();
+  const routeOwner = new Map<string, string>();
+  for (const service of services) {
+    const section = `service.${service.name}`;
+    for (const color of COLORS) {
+      const port = service.ports?.[color];
+      if (port === undefined) continue;
+      const owner = portOwner.get(port);
+      if (port === listen) {
+        problems.push(
+          given
+            ? { section, key: "ports", message: `${port} is also the port nginx listens on ([nginx] listen)` }
+            : { section: "nginx", key: "listen", message: `${port} is also a port of the default [${section}]` },
+        );
+      } else if (owner !== undefined && owner !== service.name) {
+        problems.push({ section, key: "ports", message: `${port} is already used by [service.${owner}]` });
+      }
+      portOwner.set(port, owner ?? service.name);
+    }
+    if (service.route !== undefined) {
+      const owner = routeOwner.get(service.route);
+      if (owner !== undefined) {
+        problems.push({
+          section,
+          key: "route",
+          message: `${quote(service.route)} is already the route of [service.${owner}]`,
+        });
+      } else routeOwner.set(service.route, service.name);
+    }
+  }
+}

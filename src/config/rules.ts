@@ -1,0 +1,97 @@
+// Checks on a single value. Each returns what is wrong (completing "[app] root: ...") or undefined.
+import path from "node:path";
+import { splitArgs } from "./args.js";
+import { MAX_SECONDS } from "./defaults.js";
+
+export type Rule = (value: string) => string | undefined;
+
+const when =
+  (bad: (value: string) => boolean, message: string): Rule =>
+  (value) =>
+    bad(value) ? message : undefined;
+
+const isControl = (ch: string): boolean => {
+  const code = ch.codePointAt(0)!;
+  return (code < 0x20 && code !== 0x09) || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
+};
+
+// Values end up in unit files and nginx config, where a line break would start a new directive.
+export const oneLine = when((v) => [...v].some(isControl), "must be one line without control characters");
+export const nonEmpty = when((v) => v === "", "must not be empty");
+
+export const matches = (pattern: RegExp, message: string): Rule => when((v) => !pattern.test(v), message);
+
+export const absolutePath = when((v) => !v.startsWith("/"), "must be an absolute path");
+// root and env_file are written into unit files, where spaces separate paths and % starts a specifier.
+export const plainPath = matches(
+  /^[A-Za-z0-9._/@+-]*$/,
+  "must use only letters, digits and . _ - + @ / (it goes into systemd unit files)",
+);
+export const notRoot = when((v) => v === "/", "must not be /; the app needs a directory of its own");
+export const normalizedPath: Rule = (v) => {
+  const normal = path.posix.normalize(v).replace(/(.)\/$/, "$1");
+  return normal === v ? undefined : `must be a normalized path (no //, . or .. parts, no trailing /), e.g. ${JSON.stringify(normal)}`;
+};
+
+export const relativeInside: Rule = (v) => {
+  if (v.startsWith("/")) return "must be a path relative to the checkout, not an absolute one";
+  if (v.split("/").includes("..")) return 'must stay inside the checkout (no ".." parts)';
+  return undefined;
+};
+
+// Anything `git clone` accepts that does not depend on the agent's working directory.
+const GIT_URL = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/\S+$/;
+const SCP_LIKE = /^(?:[^@/\s:]+@)?[^@/\s:]+:\S+$/;
+export const gitRepo: Rule = (v) => {
+  if (/\s/.test(v)) return "must not contain spaces";
+  if (v.startsWith("-")) return 'must not start with "-"';
+  if (v.startsWith("/") || GIT_URL.test(v) || SCP_LIKE.test(v)) return undefined;
+  return "must be a git URL (https://..., ssh://..., git@host:path) or an absolute path";
+};
+
+// The parts of git check-ref-format(1) a user could plausibly trip over.
+export const gitBranch = when(
+  (v) =>
+    !/^[^\s~^:?*[\\]+$/.test(v) ||
+    /^[-/.]|[/.]$|\.\.|\/\/|@\{|\.lock$/.test(v) ||
+    v === "@",
+  "must be a git branch name, e.g. main",
+);
+
+const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
+export const seconds = (min: "positive" | "zero"): Rule =>
+  when(
+    (v) => !DECIMAL.test(v) || (min === "positive" ? Number(v) <= 0 : false) || Number(v) > MAX_SECONDS,
+    `must be a number of seconds ${min === "positive" ? "greater than 0" : "(0 or more)"}, at most ${MAX_SECONDS}`,
+  );
+
+export const integerIn = (min: number, max: number, what: string): Rule =>
+  when((v) => !/^\d+$/.test(v) || Number(v) < min || Number(v) > max, `must be ${what} from ${min} to ${max}`);
+
+export const port = integerIn(1, 65535, "a port number");
+
+export const portPair: Rule = (v) => {
+  const parts = v.split(",").map((p) => p.trim());
+  if (parts.length !== 2) return 'must be two ports, blue then green, e.g. "8000, 8001"';
+  const bad = parts.find((p) => port(p) !== undefined);
+  if (bad !== undefined) return `must be two port numbers from 1 to 65535, but ${JSON.stringify(bad)} is not one`;
+  if (Number(parts[0]) === Number(parts[1])) return "the blue and green ports must differ";
+  return undefined;
+};
+
+export const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ["true", true],
+  ["yes", true],
+  ["1", true],
+  ["false", false],
+  ["no", false],
+  ["0", false],
+]);
+export const boolean = when((v) => !BOOLEANS.has(v.toLowerCase()), "must be true or false (or yes/no, 1/0)");
+
+export const words = (comments: boolean): Rule => {
+  return (v) => {
+    const split = splitArgs(v, { comments });
+    return split.ok ? undefined : split.error;
+  };
+};

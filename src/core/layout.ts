@@ -1,0 +1,75 @@
+// Where everything of one app lives on the host, derived from its config alone.
+import path from "node:path";
+import { COLORS, type Color, type Config, type ServiceConfig } from "../config/types.js";
+
+export interface HostDirs {
+  systemdDir: string;
+  nginxDir: string;
+  stateRoot: string;
+  runRoot: string;
+}
+
+export const DEFAULT_DIRS: HostDirs = {
+  systemdDir: "/etc/systemd/system",
+  nginxDir: "/etc/nginx",
+  stateRoot: "/var/lib/rf-agent",
+  runRoot: "/run/rf-agent",
+};
+
+export interface Layout {
+  app: string;
+  checkout(color: Color): string;
+  venv(color: Color): string;
+  /** Template unit name: demo-api@.service */
+  template(service: ServiceConfig): string;
+  /** Instance unit name: demo-api@blue.service */
+  unit(service: ServiceConfig, color: Color): string;
+  units(color: Color): string[];
+  templatePath(service: ServiceConfig): string;
+  dropInPath(service: ServiceConfig, color: Color): string;
+  sitePath: string;
+  siteLinkPath: string;
+  defaultSiteLinkPath: string;
+  liveIncludePath: string;
+  stateDir: string;
+  statePath: string;
+  lockPath: string;
+  lockHolderPath: string;
+  /** nginx variable/upstream prefix: app name with '-' made '_'. */
+  nginxId: string;
+}
+
+export function other(color: Color): Color {
+  return color === "blue" ? "green" : "blue";
+}
+
+export function isColor(value: unknown): value is Color {
+  return (COLORS as readonly unknown[]).includes(value);
+}
+
+export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout {
+  const app = config.app.name;
+  const root = config.app.root;
+  const unitBase = (s: ServiceConfig) => `${app}-${s.name}`;
+  const stateDir = path.join(dirs.stateRoot, app);
+  return {
+    app,
+    checkout: (color) => path.join(root, color),
+    // Outside the work tree so `git clean -ffdx` never touches it.
+    venv: (color) => path.join(root, "venvs", color),
+    template: (s) => `${unitBase(s)}@.service`,
+    unit: (s, color) => `${unitBase(s)}@${color}.service`,
+    units: (color) => config.services.map((s) => `${unitBase(s)}@${color}.service`),
+    templatePath: (s) => path.join(dirs.systemdDir, `${unitBase(s)}@.service`),
+    dropInPath: (s, color) => path.join(dirs.systemdDir, `${unitBase(s)}@${color}.service.d`, "rf-agent.conf"),
+    sitePath: path.join(dirs.nginxDir, "sites-available", `rf-agent-${app}.conf`),
+    siteLinkPath: path.join(dirs.nginxDir, "sites-enabled", `rf-agent-${app}.conf`),
+    defaultSiteLinkPath: path.join(dirs.nginxDir, "sites-enabled", "default"),
+    liveIncludePath: path.join(dirs.nginxDir, "rf-agent", app, "live.conf"),
+    stateDir,
+    statePath: path.join(stateDir, "state.json"),
+    lockPath: path.join(dirs.runRoot, `${app}.lock`),
+    lockHolderPath: path.join(dirs.runRoot, `${app}.lock.holder`),
+    nginxId: `rf_${app.replace(/-/g, "_")}`,
+  };
+}

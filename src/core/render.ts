@@ -1,0 +1,121 @@
+// Pure rendering of every file rf-agent installs: systemd units and the nginx site.
+import type { Color, Config, ServiceConfig } from "../config/types.js";
+import { COLORS } from "../config/types.js";
+import { execStart, serviceArgv } from "./command-line.js";
+import type { Layout } from "./layout.js";
+import { fill, readTemplate } from "./template.js";
+
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export function renderTemplateUnit(config: Config, layout: Layout, service: ServiceConfig, group: string): RenderedFile {
+  const stopTimeout = Math.max(20, Math.ceil(config.switch.graceSec) + 15);
+  return {
+    path: layout.templatePath(service),
+    mode: 0o644,
+    content: fill(readTemplate("units/service@.service"), {
+      app: config.app.name,
+      service: service.name,
+      user: config.app.user,
+      group,
+      root: config.app.root,
+      envFileLine: config.app.envFile ? `EnvironmentFile=${config.app.envFile}` : "# no env_file configured",
+      stopTimeout,
+    }),
+  };
+}
+
+export function renderColorDropIn(
+  config: Config,
+  layout: Layout,
+  service: ServiceConfig,
+  color: Color,
+): RenderedFile {
+  const venv = layout.venv(color);
+  const port = service.ports[color];
+  return {
+    path: layout.dropInPath(service, color),
+    mode: 0o644,
+    content: fill(readTemplate("units/color.conf"), {
+      app: config.app.name,
+      service: service.name,
+      color,
+
+      port,
+      venv,
+      execStart: execStart(serviceArgv(service.command, port, venv)),
+    }),
+  };
+}
+
+/** Every unit file one color needs: the shared templates plus this color's drop-ins. */
+export function renderUnits(config: Config, layout: Layout, color: Color, group: string): RenderedFile[] {
+  return config.services.flatMap((s) => [
+    renderTemplateUnit(config, layout, s, group),
+    renderColorDropIn(config, layout, s, color),
+  ]);
+}
+
+export function renderSite(config: Config, layout: Layout): RenderedFile {
+  const id = layout.nginxId;
+  const upstreams = config.services
+    .flatMap((s) =>
+      COLORS.map((color) =>
+        fill(readTemplate("nginx/upstream.conf"), { id, service: s.name, color, port: s.ports[color] }),
+      ),
+    )
+    .join("");
+  const locations = config.services
+    .map((s) =>
+      fill(readTemplate("nginx/location.conf"), {
+        id,
+        service: s.name,
+        route: s.route,
+        connection: s.websocket
+          ? [
+              "        proxy_set_header Upgrade $http_upgrade;",
+              `        proxy_set_header Connection $${id}_connection_upgrade;`,
+              "        # Streamlit keeps one websocket per browser tab open for as long as the tab.",
+              "        proxy_read_timeout 1d;",
+              "        proxy_send_timeout 1d;",
+              "        proxy_buffering off;",
+              "",
+            ].join("\n")
+          : '        proxy_set_header Connection "";\n',
+      }),
+    )
+    .join("");
+  const serverName = config.nginx.serverName;
+  return {
+    path: layout.sitePath,
+    mode: 0o644,
+    content: fill(readTemplate("nginx/site.conf"), {
+      app: config.app.name,
+      id,
+      upstreams,
+      locations,
+      listen: config.nginx.listen,
+      defaultServer: serverName === "_" ? " default_server" : "",
+      serverName,
+      liveInclude: layout.liveIncludePath,
+    }),
+  };
+}
+
+export function renderLiveInclude(config: Config, layout: Layout, color: Color, sha: string): RenderedFile {
+  return {
+    path: layout.liveIncludePath,
+    mode: 0o644,
+    content: fill(readTemplate("nginx/live.conf"), { app: config.app.name, color, sha }),
+  };
+}
+
+/** Reads back what renderLiveInclude wrote; null when the file is not ours or is damaged. */
+export function parseLiveInclude(text: string): { color: Color; sha: string } | null {
+  const color = /^set \$rf_live_color (blue|green);$/m.exec(text)?.[1] as Color | undefined;
+  const sha = /^set \$rf_live_sha ([0-9a-f]{40});$/m.exec(text)?.[1];
+  return color && sha ? { color, sha } : null;
+}

@@ -1,0 +1,52 @@
+// What rf-agent remembers between runs. The host is the truth; this is a cache of it
+// that can always be rebuilt (see adapters/state-store.ts).
+import { z } from "zod";
+import { COLORS, type Color } from "../config/types.js";
+
+const sha = z.string().regex(/^[0-9a-f]{40}$/);
+const color = z.enum(COLORS);
+
+export const StateSchema = z.object({
+  version: z.literal(1),
+  app: z.string(),
+  live: z.object({ color, sha, since: z.string() }).nullable(),
+  previous: z.object({ color, sha }).nullable(),
+  slots: z.object({
+    blue: z.object({ sha, installedAt: z.string() }).nullable(),
+    green: z.object({ sha, installedAt: z.string() }).nullable(),
+  }),
+  /** The previous color kept running for an instant rollback, until this time. */
+  standby: z.object({ color, until: z.string() }).nullable(),
+});
+
+export type State = z.infer<typeof StateSchema>;
+
+export function emptyState(app: string): State {
+  return {
+    version: 1,
+    app,
+    live: null,
+    previous: null,
+    slots: { blue: null, green: null },
+    standby: null,
+  };
+}
+
+/** The color a deploy installs into: the one not serving. */
+export function idleColor(state: State): Color {
+  return state.live ? (state.live.color === "blue" ? "green" : "blue") : "blue";
+}
+
+export function afterSwitch(state: State, to: Color, toSha: string, now: Date): State {
+  const from = state.live;
+  return {
+    ...state,
+    live: { color: to, sha: toSha, since: now.toISOString() },
+    previous: from && from.color !== to ? { color: from.color, sha: from.sha } : state.previous,
+    slots: { ...state.slots, [to]: state.slots[to] ?? { sha: toSha, installedAt: now.toISOString() } },
+  };
+}
+
+export function withSlot(state: State, c: Color, slotSha: string, now: Date): State {
+  return { ...state, slots: { ...state.slots, [c]: { sha: slotSha, installedAt: now.toISOString() } } };
+}

@@ -1,0 +1,91 @@
+// The one place rf-agent starts child processes (except git, which simple-git runs).
+import { execa, ExecaError } from "execa";
+import { RfError, type ErrorCode } from "../errors.js";
+import type { Logger } from "../log.js";
+
+export interface RunAs {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Run as this unprivileged user, with a clean environment. */
+  as?: RunAs;
+  timeoutMs?: number;
+  input?: string;
+  /** Resolve with a non-zero exitCode instead of throwing. */
+  reject?: boolean;
+  /** Error code used when the command fails. */
+  code?: ErrorCode;
+  /** Hint attached to the error when the command fails. */
+  hint?: string;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type Runner = (file: string, args: string[], options?: RunOptions) => Promise<RunResult>;
+
+const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Last lines of a command's output, for error messages. */
+export function tail(text: string, lines = 15): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+export function createRunner(log: Logger): Runner {
+  return async (file, args, options = {}) => {
+    log.debug({ cmd: [file, ...args].join(" "), cwd: options.cwd, as: options.as?.uid }, "run");
+    const env = options.as
+      ? { PATH: SAFE_PATH, HOME: options.as.home, LANG: "C.UTF-8", ...options.env }
+      : { ...options.env };
+    try {
+      const result = await execa(file, args, {
+        cwd: options.cwd,
+        env,
+        extendEnv: !options.as,
+        uid: options.as?.uid,
+        gid: options.as?.gid,
+        timeout: options.timeoutMs,
+        input: options.input,
+        stdin: options.input === undefined ? "ignore" : "pipe",
+        reject: options.reject !== false,
+        all: false,
+        stripFinalNewline: true,
+      });
+      return {
+        exitCode: result.exitCode ?? 1,
+        stdout: String(result.stdout ?? ""),
+        stderr: String(result.stderr ?? ""),
+      };
+    } catch (e) {
+      throw toRfError(e, file, args, options);
+    }
+  };
+}
+
+function toRfError(e: unknown, file: string, args: string[], options: RunOptions): RfError {
+  const cmd = [file, ...args].join(" ");
+  if (e instanceof ExecaError) {
+    const why = e.timedOut
+      ? `timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`
+      : e.code === "ENOENT"
+        ? "command not found"
+        : e.exitCode !== undefined
+          ? `exited with status ${e.exitCode}`
+          : (e.shortMessage ?? "failed");
+    const output = tail(`${String(e.stderr ?? "")}\n${String(e.stdout ?? "")}`.trim());
+    return new RfError(options.code ?? "COMMAND", `\`${cmd}\` ${why}`, {
+      hint: options.hint,
+      details: output || undefined,
+      cause: e,
+    });
+  }
+  return new RfError(options.code ?? "COMMAND", `\`${cmd}\` failed: ${String(e)}`, { hint: options.hint, cause: e });
+}

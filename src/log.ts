@@ -1,0 +1,87 @@
+// pino logger whose output suits where it goes: the journal, a terminal, or a pipe.
+import { fstatSync } from "node:fs";
+import { pino, type Logger as PinoLogger, type DestinationStream } from "pino";
+
+export type Logger = PinoLogger;
+
+// sd-daemon(3) priorities, so `journalctl -p warning` filters rf-agent's lines.
+const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+const LEVEL_NAME: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const HIDDEN = new Set(["level", "time", "pid", "hostname", "msg", "deploy", "app"]);
+
+export const REDACT_PATHS = [
+  "secret",
+  "token",
+  "password",
+  "*.secret",
+  "*.token",
+  "*.password",
+  "env",
+  "*.env",
+  "headers.authorization",
+];
+
+/** True when fd is the journal stream systemd connected us to (see systemd.exec JOURNAL_STREAM). */
+export function isJournalStream(fd: number, journalStream = process.env.JOURNAL_STREAM): boolean {
+  if (!journalStream) return false;
+  const [dev, ino] = journalStream.split(":");
+  try {
+    const st = fstatSync(fd);
+    return String(st.dev) === dev && String(st.ino) === ino;
+  } catch {
+    return false;
+  }
+}
+
+export function journalLine(line: string): string {
+  const level = Number(/"level":(\d+)/.exec(line)?.[1] ?? 30);
+  return `<${PRIORITY[level] ?? 6}>${line}`;
+}
+
+/** One readable line for a terminal: time, level (if not info), message, then the interesting fields. */
+export function prettyLine(line: string): string {
+  let rec: Record<string, unknown>;
+  try {
+    rec = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const time = new Date(Number(rec.time ?? Date.now())).toISOString().slice(11, 19);
+  const level = Number(rec.level ?? 30);
+  const tag = level >= 40 || level < 30 ? `${LEVEL_NAME[level] ?? level} ` : "";
+  const fields = Object.entries(rec)
+    .filter(([k]) => !HIDDEN.has(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  return `${time} ${tag}${String(rec.msg ?? "")}${fields ? `  ${fields}` : ""}\n`;
+}
+
+function lineStream(fd: number, transform: (line: string) => string): DestinationStream {
+  const out = fd === 1 ? process.stdout : process.stderr;
+  return { write: (chunk: string) => void out.write(transform(chunk)) };
+}
+
+export interface LogOptions {
+  level?: string;
+  /** Tests pass a sink to capture lines. */
+  stream?: DestinationStream;
+}
+
+export function createLogger(options: LogOptions = {}): Logger {
+  const fd = 2;
+  const stream =
+    options.stream ??
+    (isJournalStream(fd)
+      ? lineStream(fd, journalLine)
+      : process.stderr.isTTY
+        ? lineStream(fd, prettyLine)
+        : lineStream(fd, (l) => l));
+  return pino(
+    {
+      level: options.level ?? process.env.RF_AGENT_LOG_LEVEL ?? "info",
+      base: { app: undefined },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    },
+    stream,
+  );
+}

@@ -1,0 +1,56 @@
+// The switch and everything after it, shared by deploy, rollback and switch.
+import { saveState } from "../adapters/state-store.js";
+import type { Color } from "../config/types.js";
+import type { Context } from "../context.js";
+import { RfError } from "../errors.js";
+import { afterSwitch, type State } from "../core/state.js";
+import { retireColor, rolledBack, watchNewColor } from "./retire.js";
+import { stopColor } from "./start.js";
+import type { Steps } from "./steps.js";
+import { switchTo } from "./switch.js";
+
+export interface CutoverResult {
+  state: State;
+  openAtDeadline: number;
+  /** ms from the start of the switch step until nginx confirmed the new color. */
+  switchMs: number;
+}
+
+export async function cutover(ctx: Context, steps: Steps, state: State, to: Color, sha: string): Promise<CutoverResult> {
+  const from = state.live && state.live.color !== to ? state.live : null;
+  const t0 = performance.now();
+  await steps.run("switch nginx", () => switchTo(ctx, to, sha), { to });
+  const switchMs = Math.round(performance.now() - t0);
+  const flipAt = Date.now();
+  let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null };
+  await saveState(ctx.layout, next);
+
+  const problem = ctx.config.switch.watchSec > 0 ? await steps.run("watch", () => watchNewColor(ctx, to, flipAt)) : null;
+  if (problem) {
+    ctx.log.error({ color: to, reason: problem }, problem);
+    if (!from) {
+      throw new RfError("HEALTH", `${problem}, and there is no previous version to switch back to`, {
+        hint: "fix the release and deploy again; see `journalctl -u` for its units",
+      });
+    }
+    await steps.run("switch back", () => switchTo(ctx, from.color, from.sha), { to: from.color });
+    next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
+    await saveState(ctx.layout, next);
+    await steps.run("stop failed color", () => stopColor(ctx, to), { color: to });
+    throw rolledBack(problem, from.color);
+  }
+
+  let openAtDeadline = 0;
+  if (from) {
+    const retired = await steps.run("drain + stop old", () => retireColor(ctx, from.color, flipAt), {
+      color: from.color,
+    });
+    openAtDeadline = retired.open;
+    if (retired.standby) {
+      const until = new Date(ctx.now().getTime() + ctx.config.switch.standbySec * 1000).toISOString();
+      next = { ...next, standby: { color: from.color, until } };
+    }
+  }
+  await saveState(ctx.layout, next);
+  return { state: next, openAtDeadline, switchMs };
+}

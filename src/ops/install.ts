@@ -1,0 +1,63 @@
+// Bringing the idle color to a commit: code, virtualenv, units. Never touches the live color.
+import path from "node:path";
+import { checkoutClean, fetchInto, resolveRef } from "../adapters/git.js";
+import { writeIfChanged } from "../adapters/files.js";
+import { daemonReload } from "../adapters/systemd.js";
+import type { UnixUser } from "../adapters/users.js";
+import { applyVenv, planVenv, requirementsText } from "../adapters/venv.js";
+import type { Color } from "../config/types.js";
+import type { Context } from "../context.js";
+import { RfError } from "../errors.js";
+import { renderUnits } from "../core/render.js";
+import type { Steps } from "./steps.js";
+
+export async function fetchCommit(ctx: Context, steps: Steps, color: Color, ref: string, user: UnixUser): Promise<string> {
+  const dir = ctx.layout.checkout(color);
+  await steps.run("fetch", () => fetchInto(dir, ctx.config.app.repo, user));
+  const sha = await resolveRef(dir, ref, user);
+  if (!sha) {
+    throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${ctx.config.app.repo}`, {
+      hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
+    });
+  }
+  return sha;
+}
+
+export async function installCommit(
+  ctx: Context,
+  steps: Steps,
+  color: Color,
+  sha: string,
+  user: UnixUser,
+): Promise<{ pip: boolean; unitsChanged: boolean }> {
+  const { app } = ctx.config;
+  const dir = ctx.layout.checkout(color);
+  await steps.run("checkout", () => checkoutClean(dir, sha, user), { color, sha: sha.slice(0, 12) });
+  const reqText = await requirementsText(dir, app.requirements);
+  const venv = ctx.layout.venv(color);
+  const plan = await planVenv(ctx.run, venv, app.python, reqText, app.pipArgs);
+  if (plan.install) {
+    await steps.run(plan.create ? "venv + pip install" : "pip install", () =>
+      applyVenv(ctx.run, plan, {
+        venv,
+        python: app.python,
+        requirementsPath: path.join(dir, app.requirements),
+        pipArgs: app.pipArgs,
+        as: user,
+      }),
+    );
+  } else {
+    ctx.log.info({ color }, "requirements unchanged: pip skipped");
+  }
+  const unitsChanged = await steps.run("units", () => writeUnits(ctx, color, user.group));
+  return { pip: plan.install, unitsChanged };
+}
+
+export async function writeUnits(ctx: Context, color: Color, group: string): Promise<boolean> {
+  let changed = false;
+  for (const file of renderUnits(ctx.config, ctx.layout, color, group)) {
+    if (await writeIfChanged(file.path, file.content, file.mode)) changed = true;
+  }
+  if (changed) await daemonReload(ctx.run);
+  return changed;
+}

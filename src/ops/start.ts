@@ -1,0 +1,85 @@
+// Starting one color and proving it healthy on its own ports, before nginx sends it anything.
+import { waitHealthy } from "../adapters/health.js";
+import { commandOfPid, listeners, unitOfPid } from "../adapters/ports.js";
+import { journalTail, resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
+import type { Color, ServiceConfig } from "../config/types.js";
+import type { Context } from "../context.js";
+import { RfError } from "../errors.js";
+
+/** A port must be free, or held by this very unit: a stray process must never pass our health check. */
+export async function checkPorts(ctx: Context, color: Color): Promise<void> {
+  for (const service of ctx.config.services) {
+    const port = service.ports[color];
+    const unit = ctx.layout.unit(service, color);
+    for (const l of await listeners(ctx.run, port)) {
+      if (l.pid && (await unitOfPid(l.pid)) === unit) continue;
+      const cmd = l.pid ? await commandOfPid(l.pid) : "unknown process";
+      throw new RfError("PORT_BUSY", `port ${port} of ${service.name} (${color}) is held by pid ${l.pid}: ${cmd}`, {
+        hint: `stop that process (kill ${l.pid}) or give [service.${service.name}] other ports, then deploy again`,
+      });
+    }
+  }
+}
+
+/** Fails the health wait early when systemd already knows the process died. */
+async function crashReason(ctx: Context, unit: string): Promise<string | null> {
+  const s = await status(ctx.run, unit);
+  if (s.activeState === "failed" || s.restarts > 0) {
+    return `${unit} exited at start (status ${s.execMainStatus}, ${s.restarts} restarts, result ${s.result})`;
+  }
+  return null;
+}
+
+export async function startColor(ctx: Context, color: Color, { fresh }: { fresh: boolean }): Promise<void> {
+  const units = ctx.layout.units(color);
+  await resetFailed(ctx.run, units);
+  await (fresh ? restart(ctx.run, units) : start(ctx.run, units));
+}
+
+export async function healthGate(ctx: Context, color: Color): Promise<Record<string, number>> {
+  const { health } = ctx.config;
+  const results = await Promise.all(
+    ctx.config.services.map(async (service: ServiceConfig) => {
+      const unit = ctx.layout.unit(service, color);
+      const r = await waitHealthy(
+        ctx.get,
+        { name: service.name, url: `http://127.0.0.1:${service.ports[color]}${service.health}` },
+        {
+          successes: health.successes,
+          intervalMs: health.intervalSec * 1000,
+          timeoutMs: health.timeoutSec * 1000,
+          failFast: () => crashReason(ctx, unit),
+        },
+      );
+      return { service, unit, r };
+    }),
+  );
+  const failed = results.filter((x) => !x.r.ok);
+  if (failed.length > 0) {
+    const details: string[] = [];
+    for (const f of failed) {
+      details.push(`--- last lines of ${f.unit} (journalctl -u ${f.unit}) ---`, await journalTail(ctx.run, f.unit, 15));
+    }
+    const first = failed[0]!;
+    const reason = first.r.ok ? "" : first.r.reason;
+    throw new RfError("HEALTH", `the ${color} ${first.service.name} never became healthy: ${reason}`, {
+      hint: `fix the release (its log is below), then deploy again; the live color was not touched`,
+      details: details.join("\n"),
+    });
+  }
+  return Object.fromEntries(results.map((x) => [x.service.name, x.r.ok ? x.r.ms : -1]));
+}
+
+/** One answer per service, no waiting: is this running color fit to take traffic right now? */
+export async function quickHealthy(ctx: Context, color: Color): Promise<boolean> {
+  const answers = await Promise.all(
+    ctx.config.services.map((s) =>
+      ctx.get(`http://127.0.0.1:${s.ports[color]}${s.health}`, { timeoutMs: 1500 }).then((r) => r.status >= 200 && r.status < 300),
+    ),
+  );
+  return answers.every(Boolean);
+}
+
+export async function stopColor(ctx: Context, color: Color): Promise<void> {
+  await stop(ctx.run, ctx.layout.units(color));
+}

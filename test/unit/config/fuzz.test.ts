@@ -1,0 +1,78 @@
+// Whatever the file holds, parseConfig returns a Config or a CONFIG RfError that points at the file.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../../src/config/load.js";
+import { isRfError } from "../../../src/errors.js";
+import { FULL_EXAMPLE, SOURCE } from "./helpers.js";
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+function checkOutcome(text: string): void {
+  let thrown: unknown;
+  try {
+    const config = parseConfig(text, SOURCE);
+    expect(config.source).toBe(SOURCE);
+    return;
+  } catch (e) {
+    thrown = e;
+  }
+  if (!isRfError(thrown)) throw new Error(`non-RfError thrown for ${JSON.stringify(text)}`, { cause: thrown });
+  expect(thrown.code).toBe("CONFIG");
+  expect(thrown.exitCode).toBe(2);
+  expect(`${thrown.message}\n${thrown.details ?? ""}`).toContain("[");
+}
+
+const LINES = FULL_EXAMPLE.split("\n");
+const ODD_TEXT = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom("[", "]", "=", ";", "#", '"', "'", "\\", "{port}", "\r", "\u2028", "__proto__", "[]", ".", ","),
+);
+
+type Mutation = (lines: string[]) => string[];
+const at = (lines: string[], i: number) => i % Math.max(lines.length, 1);
+const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.nat().map((i): Mutation => (ls) => ls.filter((_, j) => j !== at(ls, i))),
+  fc.nat().map((i): Mutation => (ls) => ls.flatMap((l, j) => (j === at(ls, i) ? [l, l] : [l]))),
+  fc.tuple(fc.nat(), fc.nat()).map(([i, k]): Mutation => (ls) => {
+    const out = [...ls];
+    const [a, b] = [at(ls, i), at(ls, k)];
+    [out[a], out[b]] = [ls[b]!, ls[a]!];
+    return out;
+  }),
+  fc.tuple(fc.nat(), fc.nat(), ODD_TEXT).map(([i, pos, text]): Mutation => (ls) =>
+    ls.map((l, j) => (j === at(ls, i) ? l.slice(0, pos % (l.length + 1)) + text + l.slice(pos % (l.length + 1)) : l)),
+  ),
+  fc.tuple(fc.nat(), ODD_TEXT).map(([i, value]): Mutation => (ls) =>
+    ls.map((l, j) => (j === at(ls, i) && l.includes("=") ? `${l.slice(0, l.indexOf("=") + 1)} ${value}` : l)),
+  ),
+);
+
+describe("parseConfig fuzz", () => {
+  it("turns any string into a Config or a CONFIG error", () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.lorem()), checkOutcome), {
+      numRuns: RUNS,
+    });
+  });
+
+  it("turns any mutation of the example into a Config or a CONFIG error", () => {
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), (mutations) => {
+        checkOutcome(mutations.reduce((lines, m) => m(lines), LINES).join("\n"));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it("accepts the example after harmless changes: extra blanks, comments and spacing", () => {
+    const harmless = fc.array(fc.tuple(fc.nat(), fc.constantFrom("", "; note", "# note", "   ")), { maxLength: 8 });
+    fc.assert(
+      fc.property(harmless, (inserts) => {
+        const lines = [...LINES];
+        for (const [i, line] of inserts) lines.splice(i % (lines.length + 1), 0, line);
+        expect(parseConfig(lines.join("\r\n"), SOURCE)).toEqual(parseConfig(FULL_EXAMPLE, SOURCE));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
