@@ -9,7 +9,12 @@ import { COLORS, type Config, type ServiceConfig } from "./types.js";
 type Parsed<S extends z.ZodObject> = Partial<z.output<S>>;
 
 /** Each key on its own, so one bad key still leaves the others for the cross-checks. */
-function validate<S extends z.ZodObject>(schema: S, section: string, values: Values, problems: Problem[]): Parsed<S> {
+function validate<S extends z.ZodObject>(
+  schema: S,
+  section: string,
+  values: Values,
+  problems: Problem[],
+): Parsed<S> {
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
     const value = Object.hasOwn(values, key) ? values[key] : undefined;
@@ -37,7 +42,9 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
   }
 
   const given = raw.services.length > 0;
-  const sources = given ? raw.services : DEFAULT_SERVICES.map((s) => ({ name: s.name, values: { ...s.keys } }));
+  const sources = given
+    ? raw.services
+    : DEFAULT_SERVICES.map((s) => ({ name: s.name, values: { ...s.keys } }));
   const services = sources.map(({ name, values }) => {
     const service = validate(serviceSchema, `service.${name}`, values, problems);
     if (service.route === undefined && !Object.hasOwn(values, "route")) {
@@ -94,7 +101,12 @@ function defaultUser(name: string, problems: Problem[]): string | undefined {
 type PartialService = { name: string } & Partial<Omit<ServiceConfig, "name">>;
 
 /** Every port is bound on the same host, and every route is a location in one nginx server. */
-function checkServices(services: PartialService[], listen: number | undefined, given: boolean, problems: Problem[]) {
+function checkServices(
+  services: PartialService[],
+  listen: number | undefined,
+  given: boolean,
+  problems: Problem[],
+) {
   const portOwner = new Map<number, string>();
   const routeOwner = new Map<string, string>();
   for (const service of services) {
@@ -107,7 +119,11 @@ function checkServices(services: PartialService[], listen: number | undefined, g
         problems.push(
           given
             ? { section, key: "ports", message: `${port} is also the port nginx listens on ([nginx] listen)` }
-            : { section: "nginx", key: "listen", message: `${port} is also a port of the default [${section}]` },
+            : {
+                section: "nginx",
+                key: "listen",
+                message: `${port} is also a port of the default [${section}]`,
+              },
         );
       } else if (owner !== undefined && owner !== service.name) {
         problems.push({ section, key: "ports", message: `${port} is already used by [service.${owner}]` });

@@ -56,9 +56,13 @@ function unreadable(path: string, e: unknown): RfError {
         cause: e,
       });
     default:
-      return new RfError("CONFIG", `cannot read config file ${path}: ${(e as Error | undefined)?.message ?? String(e)}`, {
-        hint: `check that ${path} is a readable file, ${elsewhere}`,
-        cause: e,
-      });
+      return new RfError(
+        "CONFIG",
+        `cannot read config file ${path}: ${(e as Error | undefined)?.message ?? String(e)}`,
+        {
+          hint: `check that ${path} is a readable file, ${elsewhere}`,
+          cause: e,
+        },
+      );
   }
 }

@@ -48,7 +48,11 @@ export function readConfigText(text: string, problems: Problem[]): RawConfig {
     for (const key of section.keys) {
       const first = kept.keys.get(key.name);
       if (!known.includes(key.name)) {
-        problems.push({ section: section.name, key: key.name, message: unknownKey(section.name, key.name, known) });
+        problems.push({
+          section: section.name,
+          key: key.name,
+          message: unknownKey(section.name, key.name, known),
+        });
       } else if (first) {
         problems.push({
           section: section.name,
@@ -62,12 +66,17 @@ export function readConfigText(text: string, problems: Problem[]): RawConfig {
   }
 
   // Headers are rewritten bare, so a trailing comment cannot turn them into keys.
-  const clean = [...sections].flatMap(([name, { keys }]) => [`[${name}]`, ...[...keys.values()].map((k) => k.text)]);
+  const clean = [...sections].flatMap(([name, { keys }]) => [
+    `[${name}]`,
+    ...[...keys.values()].map((k) => k.text),
+  ]);
   const decoded = ini.decode(clean.join("\n"));
 
   const raw: RawConfig = { fixed: {}, services: [] };
   for (const [name, { keys }] of sections) {
-    const node = name.split(".").reduce<unknown>((n, part) => (n as Record<string, unknown> | undefined)?.[part], decoded);
+    const node = name
+      .split(".")
+      .reduce<unknown>((n, part) => (n as Record<string, unknown> | undefined)?.[part], decoded);
     const values: Values = Object.create(null) as Values;
     for (const key of keys.values()) {
       const value = RAW_KEYS.has(`${name}.${key.name}`)

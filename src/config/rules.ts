@@ -12,7 +12,9 @@ const when =
 
 const isControl = (ch: string): boolean => {
   const code = ch.codePointAt(0)!;
-  return (code < 0x20 && code !== 0x09) || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029;
+  return (
+    (code < 0x20 && code !== 0x09) || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029
+  );
 };
 
 // Values end up in unit files and nginx config, where a line break would start a new directive.
@@ -30,7 +32,9 @@ export const plainPath = matches(
 export const notRoot = when((v) => v === "/", "must not be /; the app needs a directory of its own");
 export const normalizedPath: Rule = (v) => {
   const normal = path.posix.normalize(v).replace(/(.)\/$/, "$1");
-  return normal === v ? undefined : `must be a normalized path (no //, . or .. parts, no trailing /), e.g. ${JSON.stringify(normal)}`;
+  return normal === v
+    ? undefined
+    : `must be a normalized path (no //, . or .. parts, no trailing /), e.g. ${JSON.stringify(normal)}`;
 };
 
 export const relativeInside: Rule = (v) => {
@@ -51,10 +55,7 @@ export const gitRepo: Rule = (v) => {
 
 // The parts of git check-ref-format(1) a user could plausibly trip over.
 export const gitBranch = when(
-  (v) =>
-    !/^[^\s~^:?*[\\]+$/.test(v) ||
-    /^[-/.]|[/.]$|\.\.|\/\/|@\{|\.lock$/.test(v) ||
-    v === "@",
+  (v) => !/^[^\s~^:?*[\\]+$/.test(v) || /^[-/.]|[/.]$|\.\.|\/\/|@\{|\.lock$/.test(v) || v === "@",
   "must be a git branch name, e.g. main",
 );
 
@@ -66,7 +67,10 @@ export const seconds = (min: "positive" | "zero"): Rule =>
   );
 
 export const integerIn = (min: number, max: number, what: string): Rule =>
-  when((v) => !/^\d+$/.test(v) || Number(v) < min || Number(v) > max, `must be ${what} from ${min} to ${max}`);
+  when(
+    (v) => !/^\d+$/.test(v) || Number(v) < min || Number(v) > max,
+    `must be ${what} from ${min} to ${max}`,
+  );
 
 export const port = integerIn(1, 65535, "a port number");
 
@@ -74,7 +78,8 @@ export const portPair: Rule = (v) => {
   const parts = v.split(",").map((p) => p.trim());
   if (parts.length !== 2) return 'must be two ports, blue then green, e.g. "8000, 8001"';
   const bad = parts.find((p) => port(p) !== undefined);
-  if (bad !== undefined) return `must be two port numbers from 1 to 65535, but ${JSON.stringify(bad)} is not one`;
+  if (bad !== undefined)
+    return `must be two port numbers from 1 to 65535, but ${JSON.stringify(bad)} is not one`;
   if (Number(parts[0]) === Number(parts[1])) return "the blue and green ports must differ";
   return undefined;
 };

@@ -2,7 +2,13 @@
 // own (zod collects all of them), and each reports only its first failing rule.
 import { z } from "zod";
 import { splitArgs } from "./args.js";
-import { APP_DEFAULTS, HEALTH_DEFAULTS, NGINX_DEFAULTS, SERVICE_DEFAULTS, SWITCH_DEFAULTS } from "./defaults.js";
+import {
+  APP_DEFAULTS,
+  HEALTH_DEFAULTS,
+  NGINX_DEFAULTS,
+  SERVICE_DEFAULTS,
+  SWITCH_DEFAULTS,
+} from "./defaults.js";
 import * as r from "./rules.js";
 
 /** A string key; `required` is what a user reads when a key without a default is missing. */
@@ -24,17 +30,22 @@ const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /** Also applied to the app name when `user` is left to default to it. */
 export const userSchema = key([
-  r.matches(USER_NAME, "must be a unix user name: up to 32 lowercase letters, digits, _ or -, not starting with a digit or -"),
+  r.matches(
+    USER_NAME,
+    "must be a unix user name: up to 32 lowercase letters, digits, _ or -, not starting with a digit or -",
+  ),
   (v) => (v === "root" ? "must not be root; the app runs as an unprivileged user" : undefined),
 ]);
 
 const seconds = (min: "positive" | "zero", fallback: string) =>
-  key([r.seconds(min)]).transform(Number).prefault(fallback);
+  key([r.seconds(min)])
+    .transform(Number)
+    .prefault(fallback);
 
 export const appSchema = z.object({
-  name: key([r.matches(APP_NAME, "must be 1-40 lowercase letters, digits or -, starting with a letter")]).prefault(
-    APP_DEFAULTS.name,
-  ),
+  name: key([
+    r.matches(APP_NAME, "must be 1-40 lowercase letters, digits or -, starting with a letter"),
+  ]).prefault(APP_DEFAULTS.name),
   repo: key(
     [r.nonEmpty, r.gitRepo],
     "required; set it to the git URL (or absolute path) of the app's repository, e.g. repo = https://git.example.com/app.git",
@@ -46,7 +57,10 @@ export const appSchema = z.object({
   requirements: key([r.nonEmpty, r.relativeInside]).prefault(APP_DEFAULTS.requirements),
   // Read from the raw line (see read.ts), so quotes and ; # are handled here, not by `ini`.
   pip_args: key([r.words(true)])
-    .transform((v) => (splitArgs(v, { comments: true }) as { words: string[] }).words)
+    .transform((v) => {
+      const split = splitArgs(v, { comments: true });
+      return split.ok ? split.words : [];
+    })
     .prefault(APP_DEFAULTS.pip_args),
   env_file: key([(v) => (v === "" ? undefined : (r.absolutePath(v) ?? r.plainPath(v)))])
     .transform((v) => (v === "" ? null : v))
@@ -85,14 +99,14 @@ export const serviceSchema = z.object({
     ],
     "required; the command that starts this service, with {port} where its port goes",
   ),
-  ports: key([r.portPair], 'required; the blue and green ports, e.g. ports = 8000, 8001').transform((v) => {
+  ports: key([r.portPair], "required; the blue and green ports, e.g. ports = 8000, 8001").transform((v) => {
     const [blue, green] = v.split(",").map(Number) as [number, number];
     return { blue, green };
   }),
   health: key([r.matches(/^\/[\x21-\x7e]*$/, "must be a URL path starting with /, e.g. /health")]).prefault(
     SERVICE_DEFAULTS.health,
   ),
-  // Required when there are several services; parse.ts fills in the sole service's default.
+  // Required when there are several services; build.ts fills in the sole service's default.
   route: key([
     r.matches(/^\/(?:[A-Za-z0-9._~%+-]+\/)*$/, "must be a URL path that starts and ends with /, e.g. /api/"),
   ]).optional(),

@@ -36,14 +36,14 @@ export async function cutover(ctx: Context, steps: Steps, state: State, to: Colo
     await steps.run("switch back", () => switchTo(ctx, from.color, from.sha), { to: from.color });
     next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
     await saveState(ctx.layout, next);
-    await steps.run("stop failed color", () => stopColor(ctx, to), { color: to });
+    await steps.run("stop failed color", () => stopColor(ctx, to));
     throw rolledBack(problem, from.color);
   }
 
   let openAtDeadline = 0;
   if (from) {
     const retired = await steps.run("drain + stop old", () => retireColor(ctx, from.color, flipAt), {
-      color: from.color,
+      old: from.color,
     });
     openAtDeadline = retired.open;
     if (retired.standby) {

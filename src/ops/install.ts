@@ -32,7 +32,7 @@ export async function installCommit(
 ): Promise<{ pip: boolean; unitsChanged: boolean }> {
   const { app } = ctx.config;
   const dir = ctx.layout.checkout(color);
-  await steps.run("checkout", () => checkoutClean(dir, sha, user), { color, sha: sha.slice(0, 12) });
+  await steps.run("checkout", () => checkoutClean(dir, sha, user));
   const reqText = await requirementsText(dir, app.requirements);
   const venv = ctx.layout.venv(color);
   const plan = await planVenv(ctx.run, venv, app.python, reqText, app.pipArgs);

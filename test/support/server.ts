@@ -186,16 +186,18 @@ mv -f -- "$tmp" "$1"`;
     return status ? { status, body: r.stdout.slice(0, cut) } : { status, body: "", error: r.stderr.trim() };
   }
 
-  /** Runs the built CLI inside, with the test config unless args name one. */
+  /**
+   * Runs the built CLI inside: `rf-agent COMMAND --config /etc/rf-agent/agent.ini ARGS...`. Left as
+   * given when args name a config, or start with an option (--help, --version: no command to configure).
+   */
   rfAgent(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const [command, ...rest] = args;
     const hasConfig = args.some((a) => a === "--config" || a.startsWith("--config="));
-    if (hasConfig) return this.exec("rf-agent", args, opts);
-    const [first, ...rest] = args;
-    const withConfig =
-      first === undefined || first.startsWith("-")
-        ? ["--config", AGENT_CONFIG, ...args]
-        : [first, "--config", AGENT_CONFIG, ...rest];
-    return this.exec("rf-agent", withConfig, opts);
+    const argv =
+      hasConfig || command === undefined || command.startsWith("-")
+        ? args
+        : [command, "--config", AGENT_CONFIG, ...rest];
+    return this.exec("rf-agent", argv, opts);
   }
 
   // nsenter directly rather than `server.sh exec` (same namespaces, root and clean environment),

@@ -22,7 +22,9 @@ describe("the thrown error", () => {
     expect(e.message).toBe(
       `config ${SOURCE} is invalid: [app] repo: must be a git URL (https://..., ssh://..., git@host:path) or an absolute path, got "relative/dir"`,
     );
-    expect(e.hint).toBe(`edit ${SOURCE} as described above; every key is documented in README.md under "Configuration"`);
+    expect(e.hint).toBe(
+      `edit ${SOURCE} as described above; every key is documented in README.md under "Configuration"`,
+    );
   });
 
   it("reports every problem at once, one line each, in details", () => {
@@ -58,7 +60,9 @@ describe("syntax", () => {
   });
 
   it("rejects a header with text after it", () => {
-    expect(problemOf(withLines("[nginx] listen = 80"))).toMatch(/^line 3: "\[nginx\] listen = 80" is not a section header/);
+    expect(problemOf(withLines("[nginx] listen = 80"))).toMatch(
+      /^line 3: "\[nginx\] listen = 80" is not a section header/,
+    );
   });
 
   it("rejects nested brackets", () => {
@@ -101,7 +105,9 @@ describe("unknown sections and keys", () => {
   });
 
   it("suggests [service.NAME] for a misspelt service prefix", () => {
-    expect(problemOf(withLines("[services.api]"))).toBe("[services.api]: unknown section; did you mean [service.api]?");
+    expect(problemOf(withLines("[services.api]"))).toBe(
+      "[services.api]: unknown section; did you mean [service.api]?",
+    );
   });
 
   it("lists the sections when nothing is close", () => {
@@ -115,7 +121,9 @@ describe("unknown sections and keys", () => {
   });
 
   it("asks for a name on a bare [service]", () => {
-    expect(problemOf(withLines("[service]"))).toBe("[service]: a service section needs a name, e.g. [service.api]");
+    expect(problemOf(withLines("[service]"))).toBe(
+      "[service]: a service section needs a name, e.g. [service.api]",
+    );
   });
 
   it.each(["API", "1st", "a_b", "x".repeat(21), "a.b", ""])("rejects the service name %j", (name) => {
@@ -125,7 +133,9 @@ describe("unknown sections and keys", () => {
   });
 
   it("suggests the closest key", () => {
-    expect(problemOf(withLines("[health]", "timout = 5"))).toBe('[health] timout: unknown key; did you mean "timeout"?');
+    expect(problemOf(withLines("[health]", "timout = 5"))).toBe(
+      '[health] timout: unknown key; did you mean "timeout"?',
+    );
     expect(problemOf(withLines("Branch = main"))).toBe('[app] Branch: unknown key; did you mean "branch"?');
   });
 
@@ -143,7 +153,9 @@ describe("unknown sections and keys", () => {
   });
 
   it("rejects ini's array syntax", () => {
-    expect(problemOf(apiWith("ports[] = 7002"))).toBe('[service.api] "ports[]": unknown key; did you mean "ports"?');
+    expect(problemOf(apiWith("ports[] = 7002"))).toBe(
+      '[service.api] "ports[]": unknown key; did you mean "ports"?',
+    );
   });
 });
 
@@ -184,11 +196,15 @@ describe("[app]", () => {
     ["/srv/my app", "must use only letters, digits and . _ - + @ / (it goes into systemd unit files)"],
     ["/srv/%i", "must use only letters, digits and . _ - + @ / (it goes into systemd unit files)"],
   ])("rejects root = %j", (root, message) => {
-    expect(problemOf(withLines(`root = ${root}`))).toBe(`[app] root: ${message}, got ${JSON.stringify(root)}`);
+    expect(problemOf(withLines(`root = ${root}`))).toBe(
+      `[app] root: ${message}, got ${JSON.stringify(root)}`,
+    );
   });
 
   it.each(["Rio", "1rio", "a".repeat(33), "rio user"])("rejects user = %j", (user) => {
-    expect(problemOf(withLines(`user = ${user}`))).toMatch(/^\[app\] user: must be a unix user name: .*, got "/);
+    expect(problemOf(withLines(`user = ${user}`))).toMatch(
+      /^\[app\] user: must be a unix user name: .*, got "/,
+    );
   });
 
   it("rejects user = root", () => {
@@ -201,12 +217,16 @@ describe("[app]", () => {
     expect(problemOf(withLines("name = root"))).toBe(
       '[app] user: not set, and its default (the app name "root") must not be root; the app runs as an unprivileged user; set user = NAME',
     );
-    expect(problemOf(withLines(`name = ${"a".repeat(33)}`))).toMatch(/^\[app\] user: not set, and its default/);
+    expect(problemOf(withLines(`name = ${"a".repeat(33)}`))).toMatch(
+      /^\[app\] user: not set, and its default/,
+    );
     expect(() => parseConfig(withLines(`name = ${"a".repeat(33)}`, "user = short"), SOURCE)).not.toThrow();
   });
 
   it("rejects a relative python", () => {
-    expect(problemOf(withLines("python = python3"))).toBe('[app] python: must be an absolute path, got "python3"');
+    expect(problemOf(withLines("python = python3"))).toBe(
+      '[app] python: must be an absolute path, got "python3"',
+    );
   });
 
   it.each([
@@ -227,11 +247,15 @@ describe("[app]", () => {
   });
 
   it("rejects a relative env_file", () => {
-    expect(problemOf(withLines("env_file = app.env"))).toBe('[app] env_file: must be an absolute path, got "app.env"');
+    expect(problemOf(withLines("env_file = app.env"))).toBe(
+      '[app] env_file: must be an absolute path, got "app.env"',
+    );
   });
 
   it("reads env_file = null as the text null, which is not a path", () => {
-    expect(problemOf(withLines("env_file = null"))).toBe('[app] env_file: must be an absolute path, got "null"');
+    expect(problemOf(withLines("env_file = null"))).toBe(
+      '[app] env_file: must be an absolute path, got "null"',
+    );
   });
 });
 
@@ -284,9 +308,11 @@ describe("[service.NAME]", () => {
   });
 
   it("rejects a service port equal to nginx listen", () => {
-    expect(problemOf(withLines(...service("api", "command = a {port}", "ports = 8080, 7001"), "[nginx]", "listen = 8080"))).toBe(
-      "[service.api] ports: 8080 is also the port nginx listens on ([nginx] listen)",
-    );
+    expect(
+      problemOf(
+        withLines(...service("api", "command = a {port}", "ports = 8080, 7001"), "[nginx]", "listen = 8080"),
+      ),
+    ).toBe("[service.api] ports: 8080 is also the port nginx listens on ([nginx] listen)");
   });
 
   it("blames [nginx] listen when it collides with a default service", () => {
@@ -315,7 +341,9 @@ describe("[service.NAME]", () => {
           ...service("web", "command = w {port}", "ports = 7002, 7003", "route = /"),
         ),
       ),
-    ).toBe("[service.api] route: required when there are several services; the nginx location to proxy, e.g. route = /api/");
+    ).toBe(
+      "[service.api] route: required when there are several services; the nginx location to proxy, e.g. route = /api/",
+    );
   });
 
   it("rejects a route used by two services", () => {
@@ -378,6 +406,8 @@ describe("[health], [nginx], [switch]", () => {
     expect(problemsOf(withLines("[switch]", `${key} = -1`))).toEqual([
       `[switch] ${key}: must be a number of seconds (0 or more), at most 86400, got "-1"`,
     ]);
-    expect(problemOf(withLines("[switch]", `${key} = soon`))).toMatch(new RegExp(`^\\[switch\\] ${key}: must be`));
+    expect(problemOf(withLines("[switch]", `${key} = soon`))).toMatch(
+      new RegExp(`^\\[switch\\] ${key}: must be`),
+    );
   });
 });

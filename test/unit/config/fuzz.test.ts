@@ -16,7 +16,8 @@ function checkOutcome(text: string): void {
   } catch (e) {
     thrown = e;
   }
-  if (!isRfError(thrown)) throw new Error(`non-RfError thrown for ${JSON.stringify(text)}`, { cause: thrown });
+  if (!isRfError(thrown))
+    throw new Error(`non-RfError thrown for ${JSON.stringify(text)}`, { cause: thrown });
   expect(thrown.code).toBe("CONFIG");
   expect(thrown.exitCode).toBe(2);
   expect(`${thrown.message}\n${thrown.details ?? ""}`).toContain("[");
@@ -26,25 +27,57 @@ const LINES = FULL_EXAMPLE.split("\n");
 const ODD_TEXT = fc.oneof(
   fc.string(),
   fc.string({ unit: "grapheme" }),
-  fc.constantFrom("[", "]", "=", ";", "#", '"', "'", "\\", "{port}", "\r", "\u2028", "__proto__", "[]", ".", ","),
+  fc.constantFrom(
+    "[",
+    "]",
+    "=",
+    ";",
+    "#",
+    '"',
+    "'",
+    "\\",
+    "{port}",
+    "\r",
+    "\u2028",
+    "__proto__",
+    "[]",
+    ".",
+    ",",
+  ),
 );
 
 type Mutation = (lines: string[]) => string[];
 const at = (lines: string[], i: number) => i % Math.max(lines.length, 1);
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.nat().map((i): Mutation => (ls) => ls.filter((_, j) => j !== at(ls, i))),
-  fc.nat().map((i): Mutation => (ls) => ls.flatMap((l, j) => (j === at(ls, i) ? [l, l] : [l]))),
+  fc.nat().map(
+    (i): Mutation =>
+      (ls) =>
+        ls.filter((_, j) => j !== at(ls, i)),
+  ),
+  fc.nat().map(
+    (i): Mutation =>
+      (ls) =>
+        ls.flatMap((l, j) => (j === at(ls, i) ? [l, l] : [l])),
+  ),
   fc.tuple(fc.nat(), fc.nat()).map(([i, k]): Mutation => (ls) => {
     const out = [...ls];
     const [a, b] = [at(ls, i), at(ls, k)];
     [out[a], out[b]] = [ls[b]!, ls[a]!];
     return out;
   }),
-  fc.tuple(fc.nat(), fc.nat(), ODD_TEXT).map(([i, pos, text]): Mutation => (ls) =>
-    ls.map((l, j) => (j === at(ls, i) ? l.slice(0, pos % (l.length + 1)) + text + l.slice(pos % (l.length + 1)) : l)),
+  fc.tuple(fc.nat(), fc.nat(), ODD_TEXT).map(
+    ([i, pos, text]): Mutation =>
+      (ls) =>
+        ls.map((l, j) =>
+          j === at(ls, i) ? l.slice(0, pos % (l.length + 1)) + text + l.slice(pos % (l.length + 1)) : l,
+        ),
   ),
-  fc.tuple(fc.nat(), ODD_TEXT).map(([i, value]): Mutation => (ls) =>
-    ls.map((l, j) => (j === at(ls, i) && l.includes("=") ? `${l.slice(0, l.indexOf("=") + 1)} ${value}` : l)),
+  fc.tuple(fc.nat(), ODD_TEXT).map(
+    ([i, value]): Mutation =>
+      (ls) =>
+        ls.map((l, j) =>
+          j === at(ls, i) && l.includes("=") ? `${l.slice(0, l.indexOf("=") + 1)} ${value}` : l,
+        ),
   ),
 );
 
@@ -65,7 +98,9 @@ describe("parseConfig fuzz", () => {
   });
 
   it("accepts the example after harmless changes: extra blanks, comments and spacing", () => {
-    const harmless = fc.array(fc.tuple(fc.nat(), fc.constantFrom("", "; note", "# note", "   ")), { maxLength: 8 });
+    const harmless = fc.array(fc.tuple(fc.nat(), fc.constantFrom("", "; note", "# note", "   ")), {
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(harmless, (inserts) => {
         const lines = [...LINES];

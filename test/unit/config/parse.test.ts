@@ -128,8 +128,15 @@ describe("parseConfig: valid files", () => {
   });
 
   it("splits pip_args like a shell, honouring quotes and ini comments", () => {
-    const text = withLines(`pip_args = --index-url "https://pypi.example.com/simple" -q 'two words' ; a comment`);
-    expect(parse(text).app.pipArgs).toEqual(["--index-url", "https://pypi.example.com/simple", "-q", "two words"]);
+    const text = withLines(
+      `pip_args = --index-url "https://pypi.example.com/simple" -q 'two words' ; a comment`,
+    );
+    expect(parse(text).app.pipArgs).toEqual([
+      "--index-url",
+      "https://pypi.example.com/simple",
+      "-q",
+      "two words",
+    ]);
   });
 
   it('keeps a pip_args value wrapped in quotes as one argument (ini alone would unquote "a b")', () => {
@@ -194,7 +201,9 @@ describe("parseConfig: ini syntax", () => {
   });
 
   it("reads keys after `[health]  ; comment` into [health]", () => {
-    const config = parse(withLines("[health]   ; health checks", "timeout = 5", "[nginx] # the proxy", "listen = 81"));
+    const config = parse(
+      withLines("[health]   ; health checks", "timeout = 5", "[nginx] # the proxy", "listen = 81"),
+    );
     expect(config.health.timeoutSec).toBe(5);
     expect(config.nginx.listen).toBe(81);
   });
@@ -229,7 +238,9 @@ describe("parseConfig: ini syntax", () => {
   });
 
   it("lets \\; and \\# stand for themselves in a value", () => {
-    const config = parse(withLines("[service.api]", "command = sh -c 'run {port} \\; true' \\#1", "ports = 7000, 7001"));
+    const config = parse(
+      withLines("[service.api]", "command = sh -c 'run {port} \\; true' \\#1", "ports = 7000, 7001"),
+    );
     expect(config.services[0]!.command).toBe("sh -c 'run {port} ; true' #1");
   });
 });
