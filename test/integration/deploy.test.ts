@@ -1,0 +1,206 @@
+// The core deploy on a real host: systemd, nginx, git, pip, uvicorn and Streamlit, checked through nginx.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLoad, type LoadSummary } from "../support/load.js";
+import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
+import { writeAgentConfig } from "../support/config.js";
+import { TestServer } from "../support/server.js";
+
+interface Status {
+  live: { color: string; sha: string } | null;
+  slots: Record<
+    string,
+    { sha: string | null; role: string; services: Record<string, { state: string; healthy: boolean }> }
+  >;
+  lock: { pid: number } | null;
+}
+
+let server: TestServer;
+let origin: Origin;
+let v1: string;
+
+async function served(): Promise<{ version: string; color: string }> {
+  const r = await server.curl("/api/version");
+  expect(r.status, r.body).toBe(200);
+  return JSON.parse(r.body) as { version: string; color: string };
+}
+
+async function status(): Promise<Status> {
+  const r = await server.rfAgent(["status", "--json"]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Status;
+}
+
+function expectNoLoss(load: LoadSummary): void {
+  expect(load.requests.sent).toBeGreaterThan(50);
+  expect(load.requests.failed, JSON.stringify(load.failures.slice(0, 5))).toBe(0);
+  expect(load.sessions.opened).toBeGreaterThan(0);
+  expect(load.sessions.dropped, JSON.stringify(load.sessions.drops)).toBe(0);
+  expect(load.sessions.openFailed).toBe(0);
+}
+
+beforeAll(async () => {
+  server = await TestServer.up();
+  origin = await createOrigin(server);
+  v1 = await pushVersion(server, origin, "1.0.0");
+});
+
+afterAll(async () => {
+  await server?.down();
+});
+
+describe("rf-agent on a real host", () => {
+  it("refuses a bad config with exit 2 and a message naming the key, touching nothing", async () => {
+    await writeAgentConfig(server, { app: { root: "relative/path" }, health: { timout: 5 } });
+    const r = await server.rfAgent(["deploy"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("[app] root");
+    expect(r.stderr).toContain('did you mean "timeout"');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    const touched = await server.sh(
+      "ls /srv/demo /etc/systemd/system/demo-api@.service /var/lib/rf-agent/demo 2>&1",
+    );
+    expect(touched.stdout).toMatch(/No such file or directory/);
+    expect(touched.stdout).not.toMatch(/blue|green/);
+    // nginx still serves Debian's default page
+    expect((await server.curl("/")).body).toContain("Welcome to nginx");
+  });
+
+  it("first deploy on a bare host sets everything up and serves through nginx", async () => {
+    await writeAgentConfig(server);
+    const r = await server.rfAgent(["deploy"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await served()).toEqual({ version: "1.0.0", color: "blue" });
+    const page = await server.curl("/");
+    expect(page.status).toBe(200);
+    expect(page.body.toLowerCase()).toContain("streamlit");
+    const s = await status();
+    expect(s.live).toEqual({ color: "blue", sha: v1, since: expect.any(String) });
+    expect(s.slots.blue?.services.api?.healthy).toBe(true);
+    expect(s.slots.blue?.services.web?.healthy).toBe(true);
+    // the app runs as its own user, and git/pip left no root-owned file in its root
+    const user = await server.sh("ps -o user= -p $(systemctl show -p MainPID --value demo-api@blue.service)");
+    expect(user.stdout.trim()).toBe("demo");
+    const rootOwned = await server.sh("find /srv/demo -user root | head -5");
+    expect(rootOwned.stdout.trim()).toBe("");
+    // state is private to root
+    const mode = await server.sh("stat -c %a /var/lib/rf-agent/demo /var/lib/rf-agent/demo/state.json");
+    expect(mode.stdout.trim().split("\n")).toEqual(["700", "600"]);
+    // Debian's default site was disabled, with a log line saying so
+    expect(r.stderr).toContain("disabled nginx's default site");
+  });
+
+  it("is a no-op when the branch tip is already live", async () => {
+    const r = await server.rfAgent(["deploy"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain("already live");
+    expect(await served()).toEqual({ version: "1.0.0", color: "blue" });
+    expect((await status()).slots.green?.sha).toBeNull();
+  });
+
+  it("deploys a new commit to the idle color with no failed request or dropped session", async () => {
+    const v2 = await pushVersion(server, origin, "1.0.1");
+    const load = startLoad(server, { rps: 25, sessions: 3, sessionMin: 1, sessionMax: 3 });
+    await new Promise((r) => setTimeout(r, 2000));
+    const r = await server.rfAgent(["deploy"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const summary = await load.stop();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await served()).toEqual({ version: "1.0.1", color: "green" });
+    expectNoLoss(summary);
+    expect(Object.keys(summary.versions)).toEqual(expect.arrayContaining(["1.0.0/blue", "1.0.1/green"]));
+    const s = await status();
+    expect(s.live?.sha).toBe(v2);
+    expect(s.slots.blue?.services.api?.state).toMatch(/^inactive/);
+    expect(r.stderr).toMatch(/venv \+ pip install/); // green had no venv yet
+  });
+
+  it("rolls back to the previous version with no failed request", async () => {
+    const load = startLoad(server, { rps: 25, sessions: 3, sessionMin: 1, sessionMax: 3 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await server.rfAgent(["rollback"]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const summary = await load.stop();
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await served()).toEqual({ version: "1.0.0", color: "blue" });
+    expectNoLoss(summary);
+    expect((await status()).live?.sha).toBe(v1);
+  });
+
+  it("never puts a release that does not become healthy live (exit 1, live untouched)", async () => {
+    const before = await status();
+    await pushVersion(server, origin, "1.0.2-broken", { fault: "never-healthy" });
+    await writeAgentConfig(server, { health: { timeout: 8 } });
+    const r = await server.rfAgent(["deploy"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/never became healthy/);
+    expect(r.stderr).toContain("fix:");
+    expect(await served()).toEqual({ version: "1.0.0", color: "blue" });
+    const after = await status();
+    expect(after.live).toEqual(before.live);
+    // nothing half-started is left running
+    expect(after.slots.green?.services.api?.state).toMatch(/^inactive|^failed/);
+  });
+
+  it("fails fast with the unit's journal when a release exits at start", async () => {
+    await pushVersion(server, origin, "1.0.3-crash", { fault: "exit-at-start" });
+    await writeAgentConfig(server);
+    const r = await server.rfAgent(["deploy"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/exited at start/);
+    expect(r.stderr).toMatch(/journalctl -u demo-api@green.service/);
+    expect(await served()).toEqual({ version: "1.0.0", color: "blue" });
+  });
+
+  it("refuses a second concurrent deploy with exit 4 naming the holder", async () => {
+    await pushVersion(server, origin, "1.0.4", { fault: null });
+    const first = server.spawn("rf-agent", ["deploy", "--config", "/etc/rf-agent/agent.ini"]);
+    let held = false;
+    for (let i = 0; i < 100 && !held; i++) {
+      held = (await status()).lock !== null;
+      if (!held) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(held).toBe(true);
+    const second = await server.rfAgent(["deploy"]);
+    expect(second.exitCode).toBe(4);
+    expect(second.stderr).toMatch(/another rf-agent run holds the lock: pid \d+ \(rf-agent deploy\)/);
+    const done = await first;
+    expect(done.exitCode, String(done.stderr)).toBe(0);
+    expect(String(done.stderr)).toMatch(/pip skipped/); // green's venv already has these requirements
+    expect(await served()).toEqual({ version: "1.0.4", color: "green" });
+    expect((await status()).lock).toBeNull();
+  });
+
+  it("switches back automatically when the new color fails right after the switch (exit 3)", async () => {
+    await pushVersion(server, origin, "1.0.5-flaky", { fault: "unhealthy-after 6" });
+    await writeAgentConfig(server, { switch: { watch: 10 } });
+    const load = startLoad(server, { rps: 20, sessions: 2, sessionMin: 1, sessionMax: 3 });
+    const r = await server.rfAgent(["deploy"]);
+    await new Promise((r) => setTimeout(r, 500));
+    const summary = await load.stop();
+    expect(r.exitCode, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/switched back to the green color/);
+    expect(await served()).toEqual({ version: "1.0.4", color: "green" });
+    // requests through nginx never failed: the health watch caught it before users' /api/ calls did
+    expect(summary.requests.failed, JSON.stringify(summary.failures.slice(0, 5))).toBe(0);
+    const history = await server.rfAgent(["history", "--json", "-n", "1"]);
+    expect(JSON.parse(history.stdout).outcome).toBe("rolled-back");
+  });
+
+  it("prints the plan and diffs with --dry-run and changes nothing", async () => {
+    await pushVersion(server, origin, "1.0.6", { fault: null });
+    await writeAgentConfig(server);
+    const before = await server.sh(
+      "cat /etc/nginx/rf-agent/demo/live.conf; ls -l --time-style=+%s /etc/systemd/system/demo-api@.service",
+    );
+    const r = await server.rfAgent(["deploy", "--dry-run"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dry run: deploy [0-9a-f]{12} to blue/);
+    expect(r.stdout).toMatch(/switch nginx\s+green -> blue/);
+    expect(r.stdout).toContain("+set $rf_live_color blue;");
+    const after = await server.sh(
+      "cat /etc/nginx/rf-agent/demo/live.conf; ls -l --time-style=+%s /etc/systemd/system/demo-api@.service",
+    );
+    expect(after.stdout).toBe(before.stdout);
+    expect(await served()).toEqual({ version: "1.0.4", color: "green" });
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { execStart, serviceArgv, splitWords } from "../../../src/core/command-line.js";
+
+describe("splitWords", () => {
+  it.each([
+    ["plain words", "a b c", ["a", "b", "c"]],
+    ["runs of spaces and tabs", "  a \t b\n c  ", ["a", "b", "c"]],
+    ["single quotes keep spaces", "run 'two words' x", ["run", "two words", "x"]],
+    ["double quotes keep spaces", 'run "two words" x', ["run", "two words", "x"]],
+    ["quotes join with adjacent text", "--name='a b'c", ["--name=a bc"]],
+    ["an empty quoted word is a word", "a '' b", ["a", "", "b"]],
+    ["the other quote is literal inside quotes", `"it's" 'say "hi"'`, ["it's", 'say "hi"']],
+    ['\\" and \\\\ are escapes inside double quotes', '"a\\"b\\\\c"', ['a"b\\c']],
+    ["a backslash is literal inside single quotes", "'a\\'", ["a\\"]],
+    ["other backslashes inside double quotes stay", '"a\\nb"', ["a\\nb"]],
+    ["nothing at all", "   ", []],
+  ])("splits %s", (_, text, words) => {
+    expect(splitWords(text)).toEqual(words);
+  });
+
+  it.each([
+    ["an unclosed single quote", "run 'oops", "unclosed ' quote"],
+    ["an unclosed double quote", 'run "oops', 'unclosed " quote'],
+    ["a quote closed by the other kind", `run "oops'`, 'unclosed " quote'],
+  ])("throws on %s", (_, text, message) => {
+    expect(() => splitWords(text)).toThrow(message);
+  });
+});
+
+describe("serviceArgv", () => {
+  const venv = "/srv/demo/venvs/blue";
+
+  it("resolves a bare program in the venv's bin and fills in the port", () => {
+    expect(serviceArgv("uvicorn backend.main:app --host 127.0.0.1 --port {port}", 8000, venv)).toEqual([
+      "/srv/demo/venvs/blue/bin/uvicorn",
+      "backend.main:app",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "8000",
+    ]);
+  });
+
+  it("keeps an absolute program as it is", () => {
+    expect(serviceArgv("/usr/bin/env python -m http.server {port}", 8001, venv)).toEqual([
+      "/usr/bin/env",
+      "python",
+      "-m",
+      "http.server",
+      "8001",
+    ]);
+  });
+
+  it("fills every {port}, also inside quotes and words", () => {
+    expect(serviceArgv("app --bind=127.0.0.1:{port} 'url http://x:{port}/'", 8502, venv)).toEqual([
+      "/srv/demo/venvs/blue/bin/app",
+      "--bind=127.0.0.1:8502",
+      "url http://x:8502/",
+    ]);
+  });
+
+  it("throws on an empty command", () => {
+    expect(() => serviceArgv("   ", 8000, venv)).toThrow("empty command");
+  });
+});
+
+describe("execStart", () => {
+  it("leaves plain words unquoted", () => {
+    expect(execStart(["/srv/x/bin/uvicorn", "backend.main:app", "--port", "8000", "a@b+c=d,e"])).toBe(
+      "/srv/x/bin/uvicorn backend.main:app --port 8000 a@b+c=d,e",
+    );
+  });
+
+  it("doubles % so systemd does not expand specifiers", () => {
+    expect(execStart(["/bin/date", "+%H:%M", "100%"])).toBe("/bin/date +%%H:%%M 100%%");
+  });
+
+  it("quotes words with spaces or quotes, escaping \\ and \"", () => {
+    expect(execStart(["/bin/echo", "two words", "it's", 'say "hi"', "back\\slash x"])).toBe(
+      '/bin/echo "two words" "it\'s" "say \\"hi\\"" "back\\\\slash x"',
+    );
+  });
+
+  it("quotes an empty word so it stays a word", () => {
+    expect(execStart(["/bin/echo", ""])).toBe('/bin/echo ""');
+  });
+
+  it("quotes a word with $ (systemd would expand it bare)", () => {
+    expect(execStart(["/bin/echo", "$HOME"])).toMatch(/^\/bin\/echo "\$+HOME"$/);
+  });
+
+  // src bug: `word.replaceAll("$", "$$")` inserts ONE "$" ("$$" is String.replace's escape for "$"),
+  // so "$HOME" reaches systemd as "$HOME" and is expanded. Drop `.fails` once fixed.
+  it.fails("doubles $ so systemd does not expand variables", () => {
+    expect(execStart(["/bin/echo", "$HOME", "${PATH}", "a$b"])).toBe('/bin/echo "$$HOME" "$${PATH}" "a$$b"');
+  });
+});

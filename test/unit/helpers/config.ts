@@ -1,0 +1,50 @@
+// The default Config, written out literally (not parsed), so unit tests of everything
+// downstream of src/config/ do not depend on the parser.
+import type { Config, ServiceConfig } from "../../../src/config/types.js";
+
+export const API: ServiceConfig = {
+  name: "api",
+  command: "uvicorn backend.main:app --host 127.0.0.1 --port {port}",
+  ports: { blue: 8000, green: 8001 },
+  health: "/health",
+  route: "/api/",
+  websocket: false,
+};
+
+export const WEB: ServiceConfig = {
+  name: "web",
+  command: "streamlit run Home.py --server.port {port} --server.address 127.0.0.1 --server.headless true",
+  ports: { blue: 8501, green: 8502 },
+  health: "/_stcore/health",
+  route: "/",
+  websocket: true,
+};
+
+/** A fresh copy of the defaults for app "demo"; `patch` may change it in place. */
+export function testConfig(patch?: (config: Config) => void): Config {
+  const config: Config = {
+    source: "/etc/rf-agent/agent.ini",
+    app: {
+      name: "demo",
+      repo: "/srv/origin/app.git",
+      branch: "main",
+      root: "/srv/demo",
+      user: "demo",
+      python: "/usr/bin/python3",
+      requirements: "requirements.txt",
+      pipArgs: [],
+      envFile: null,
+    },
+    services: [structuredClone(API), structuredClone(WEB)],
+    health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
+    nginx: { listen: 80, serverName: "_" },
+    switch: { graceSec: 5, drainSec: 30, standbySec: 0, watchSec: 10 },
+  };
+  patch?.(config);
+  return config;
+}
+
+/** A 40-hex commit id made of one repeated character, e.g. sha("a"). */
+export function sha(ch: string): string {
+  return ch.repeat(40);
+}
