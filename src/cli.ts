@@ -27,7 +27,12 @@ const COMMANDS: Record<string, Command> = {
   deploy: {
     summary: "install the new commit in the idle color, health-check it, switch nginx to it",
     usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--wait SECONDS]",
-    options: { ref: { type: "string" }, force: { type: "boolean" }, "dry-run": { type: "boolean" }, wait: { type: "string" } },
+    options: {
+      ref: { type: "string" },
+      force: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      wait: { type: "string" },
+    },
     help: `  --ref REF        branch, tag or commit to deploy (default: the tip of [app] branch)
   --force          deploy even if that commit is already live
   --dry-run        print the plan and the unit/nginx file diffs; change nothing
@@ -70,14 +75,24 @@ function mainHelp(): string {
 }
 
 function commandHelp(name: string, c: Command): string {
-  return [`usage: ${c.usage} [--config PATH]`, "", c.summary, "", c.help, "  --config PATH    config file", ""].join("\n");
+  return [
+    `usage: ${c.usage} [--config PATH]`,
+    "",
+    c.summary,
+    "",
+    c.help,
+    "  --config PATH    config file",
+    "",
+  ].join("\n");
 }
 
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) {
-    throw new RfError("USAGE", `${flag} must be a number of seconds, got "${value}"`, { hint: `e.g. ${flag} 60` });
+    throw new RfError("USAGE", `${flag} must be a number of seconds, got "${value}"`, {
+      hint: `e.g. ${flag} 60`,
+    });
   }
   return n;
 }
@@ -94,13 +109,22 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    throw new RfError("USAGE", `unknown command "${name}"`, { hint: `run \`rf-agent --help\` for the list: ${Object.keys(COMMANDS).join(", ")}` });
+    throw new RfError("USAGE", `unknown command "${name}"`, {
+      hint: `run \`rf-agent --help\` for the list: ${Object.keys(COMMANDS).join(", ")}`,
+    });
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...COMMON, ...command.options }, allowPositionals: false, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...COMMON, ...command.options },
+      allowPositionals: false,
+      strict: true,
+    });
   } catch (e) {
-    throw new RfError("USAGE", `${name}: ${(e as Error).message.split("\n")[0]}`, { hint: `usage: ${command.usage}` });
+    throw new RfError("USAGE", `${name}: ${(e as Error).message.split("\n")[0]}`, {
+      hint: `usage: ${command.usage}`,
+    });
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) {
@@ -131,7 +155,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "history": {
       const n = values.n === undefined ? 20 : Number(values.n);
-      if (!Number.isInteger(n) || n < 1) throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
+      if (!Number.isInteger(n) || n < 1)
+        throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
       const entries = (await readHistory(ctx.layout.stateDir)).slice(-n);
       for (const e of entries) {
         print(

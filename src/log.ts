@@ -6,7 +6,14 @@ export type Logger = PinoLogger;
 
 // sd-daemon(3) priorities, so `journalctl -p warning` filters rf-agent's lines.
 const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
-const LEVEL_NAME: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "WARN", 50: "ERROR", 60: "FATAL" };
+const LEVEL_NAME: Record<number, string> = {
+  10: "trace",
+  20: "debug",
+  30: "info",
+  40: "WARN",
+  50: "ERROR",
+  60: "FATAL",
+};
 const HIDDEN = new Set(["level", "time", "pid", "hostname", "msg", "deploy", "app"]);
 
 export const REDACT_PATHS = [

@@ -40,11 +40,24 @@ export function isSha(value: string): boolean {
 export async function lsRemote(repo: string, ref: string, as: RunAs | null): Promise<string | null> {
   let out: string;
   try {
-    out = await git("/", as, 60_000).listRemote([repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`]);
+    out = await git("/", as, 60_000).listRemote([
+      repo,
+      `refs/heads/${ref}`,
+      `refs/tags/${ref}`,
+      `refs/tags/${ref}^{}`,
+    ]);
   } catch (e) {
-    throw gitError(`ls-remote ${repo}`, e, `check [app] repo and that the user can reach it (network, credentials, deploy key)`);
+    throw gitError(
+      `ls-remote ${repo}`,
+      e,
+      `check [app] repo and that the user can reach it (network, credentials, deploy key)`,
+    );
   }
-  const lines = out.trim().split("\n").filter(Boolean).map((l) => l.split(/\s+/) as [string, string]);
+  const lines = out
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/) as [string, string]);
   const peeled = lines.find(([, name]) => name.endsWith("^{}"));
   const hit = peeled ?? lines.find(([, name]) => name === `refs/heads/${ref}`) ?? lines[0];
   return hit ? hit[0] : null;
@@ -101,7 +114,11 @@ export async function checkoutClean(dir: string, sha: string, as: RunAs | null):
     await g.raw(["checkout", "--force", "--detach", sha]);
     await g.raw(["clean", "-ffdxq"]);
   } catch (e) {
-    throw gitError(`checkout ${sha.slice(0, 12)}`, e, `the idle checkout ${dir} is damaged; remove it and deploy again`);
+    throw gitError(
+      `checkout ${sha.slice(0, 12)}`,
+      e,
+      `the idle checkout ${dir} is damaged; remove it and deploy again`,
+    );
   }
 }
 

@@ -35,11 +35,26 @@ export async function readHolder(holderPath: string): Promise<LockHolder | null>
  * `flock` holds the lock on our behalf and runs `cat`, which reads our stdin pipe:
  * when this process dies for any reason the pipe closes, cat exits, the lock is free.
  */
-export async function acquireLock(lockPath: string, holderPath: string, waitSec: number, command: string): Promise<Lock> {
+export async function acquireLock(
+  lockPath: string,
+  holderPath: string,
+  waitSec: number,
+  command: string,
+): Promise<Lock> {
   await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
   const child: ResultPromise = execa(
     "flock",
-    ["--exclusive", "--wait", String(waitSec), "--conflict-exit-code", "75", lockPath, "sh", "-c", "echo locked; exec cat"],
+    [
+      "--exclusive",
+      "--wait",
+      String(waitSec),
+      "--conflict-exit-code",
+      "75",
+      lockPath,
+      "sh",
+      "-c",
+      "echo locked; exec cat",
+    ],
     { stdin: "pipe", stdout: "pipe", stderr: "ignore", reject: false, cleanup: true },
   );
   const acquired = await new Promise<boolean>((resolve) => {
@@ -68,6 +83,8 @@ export async function acquireLock(lockPath: string, holderPath: string, waitSec:
 
 /** Asks the kernel, not the holder file, which a killed holder leaves behind. */
 export async function isLocked(lockPath: string): Promise<boolean> {
-  const r = await execa("flock", ["--nonblock", "--conflict-exit-code", "75", lockPath, "true"], { reject: false });
+  const r = await execa("flock", ["--nonblock", "--conflict-exit-code", "75", lockPath, "true"], {
+    reject: false,
+  });
   return r.exitCode === 75;
 }

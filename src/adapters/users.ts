@@ -19,7 +19,19 @@ export async function lookupUser(run: Runner, name: string): Promise<UnixUser | 
 export async function createSystemUser(run: Runner, name: string, home: string): Promise<void> {
   await run(
     "useradd",
-    ["--system", "--user-group", "--home-dir", home, "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-    { code: "COMMAND", hint: `create the user yourself: useradd --system --user-group --home-dir ${home} ${name}` },
+    [
+      "--system",
+      "--user-group",
+      "--home-dir",
+      home,
+      "--no-create-home",
+      "--shell",
+      "/usr/sbin/nologin",
+      name,
+    ],
+    {
+      code: "COMMAND",
+      hint: `create the user yourself: useradd --system --user-group --home-dir ${home} ${name}`,
+    },
   );
 }

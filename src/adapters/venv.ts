@@ -33,7 +33,9 @@ export async function pythonIdentity(run: Runner, python: string): Promise<strin
 }
 
 export function requirementsHash(requirements: string, python: string, pipArgs: string[]): string {
-  return createHash("sha256").update(JSON.stringify([requirements, python, pipArgs])).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify([requirements, python, pipArgs]))
+    .digest("hex");
 }
 
 export interface VenvPlan {
@@ -75,7 +77,12 @@ export async function applyVenv(
   }
   if (!plan.install) return;
   // The marker goes first so a run killed during pip is redone next time.
-  await writeAtomic(path.join(venv, MARKER), JSON.stringify({ python: plan.python, requirementsHash: null }), 0o644, as);
+  await writeAtomic(
+    path.join(venv, MARKER),
+    JSON.stringify({ python: plan.python, requirementsHash: null }),
+    0o644,
+    as,
+  );
   await run(
     path.join(venv, "bin", "pip"),
     ["install", "--disable-pip-version-check", "--no-input", "-r", opts.requirementsPath, ...opts.pipArgs],
@@ -87,7 +94,12 @@ export async function applyVenv(
       hint: "fix requirements.txt in the release (or [app] pip_args, e.g. an --index-url the server can reach), then deploy again",
     },
   );
-  await writeAtomic(path.join(venv, MARKER), JSON.stringify({ python: plan.python, requirementsHash: plan.hash }), 0o644, as);
+  await writeAtomic(
+    path.join(venv, MARKER),
+    JSON.stringify({ python: plan.python, requirementsHash: plan.hash }),
+    0o644,
+    as,
+  );
 }
 
 export async function requirementsText(checkout: string, requirements: string): Promise<string> {

@@ -48,7 +48,9 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     run.from = live;
     const quick = await remoteSha(ctx, opts.ref);
     if (quick && live && quick === live.sha && !opts.force) {
-      opts.print(`${quick.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`);
+      opts.print(
+        `${quick.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
+      );
       return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
     }
     const idle = idleColor(state);
@@ -57,7 +59,9 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     ctx.log = ctx.log.child({ sha: sha.slice(0, 12) });
     run.to = { color: idle, sha };
     if (live && sha === live.sha && !opts.force) {
-      opts.print(`${sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`);
+      opts.print(
+        `${sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
+      );
       return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
     }
     try {
@@ -78,7 +82,9 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
       opts.print(
         `deployed ${sha.slice(0, 12)} to ${idle}` +
           (live ? ` (was ${live.sha.slice(0, 12)} on ${live.color})` : "") +
-          (result.openAtDeadline ? `; ${result.openAtDeadline} connections were cut at the drain deadline` : ""),
+          (result.openAtDeadline
+            ? `; ${result.openAtDeadline} connections were cut at the drain deadline`
+            : ""),
       );
     } catch (e) {
       if (e instanceof RfError && e.code === "NGINX") await stopColor(ctx, idle).catch(() => undefined);
@@ -104,7 +110,11 @@ async function dryRun(ctx: Context, opts: DeployOptions): Promise<Outcome> {
   const idle = idleColor(state);
   const group = ctx.user?.group ?? ctx.config.app.user;
   const units = renderUnits(ctx.config, ctx.layout, idle, group);
-  const files = [...units, renderSite(ctx.config, ctx.layout), renderLiveInclude(ctx.config, ctx.layout, idle, sha)];
+  const files = [
+    ...units,
+    renderSite(ctx.config, ctx.layout),
+    renderLiveInclude(ctx.config, ctx.layout, idle, sha),
+  ];
   const diffs: string[] = [];
   const changed = new Set<string>();
   for (const f of files) {
@@ -121,7 +131,9 @@ async function dryRun(ctx: Context, opts: DeployOptions): Promise<Outcome> {
     changedFiles: units.map((u) => u.path).filter((p) => changed.has(p)),
     firstDeploy: !live,
   });
-  opts.print(`dry run: deploy ${sha.slice(0, 12)} to ${idle}${live ? ` (live: ${live.color} ${live.sha.slice(0, 12)})` : ""}; nothing is changed`);
+  opts.print(
+    `dry run: deploy ${sha.slice(0, 12)} to ${idle}${live ? ` (live: ${live.color} ${live.sha.slice(0, 12)})` : ""}; nothing is changed`,
+  );
   opts.print(formatPlan(plan));
   if (diffs.length) opts.print(["", ...diffs].join("\n"));
   return { outcome: "dry-run", from: live, to: { color: other(live?.color ?? "green"), sha }, exitCode: 0 };

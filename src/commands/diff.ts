@@ -4,16 +4,25 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Runner } from "../exec/runner.js";
 
-export async function fileDiff(run: Runner, file: string, before: string | null, after: string): Promise<string> {
+export async function fileDiff(
+  run: Runner,
+  file: string,
+  before: string | null,
+  after: string,
+): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "rf-agent-diff-"));
   try {
     const a = path.join(dir, "before");
     const b = path.join(dir, "after");
     await writeFile(a, before ?? "");
     await writeFile(b, after);
-    const r = await run("diff", ["-u", "--label", before === null ? "/dev/null" : file, "--label", file, a, b], {
-      reject: false,
-    });
+    const r = await run(
+      "diff",
+      ["-u", "--label", before === null ? "/dev/null" : file, "--label", file, a, b],
+      {
+        reject: false,
+      },
+    );
     return r.stdout;
   } finally {
     await rm(dir, { recursive: true, force: true });

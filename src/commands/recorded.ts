@@ -29,7 +29,12 @@ export async function recorded(
   fn: (run: RecordedRun) => Promise<Outcome>,
 ): Promise<Outcome> {
   const id = randomBytes(4).toString("hex");
-  const lock = await acquireLock(ctx.layout.lockPath, ctx.layout.lockHolderPath, waitSec, `rf-agent ${command}`);
+  const lock = await acquireLock(
+    ctx.layout.lockPath,
+    ctx.layout.lockHolderPath,
+    waitSec,
+    `rf-agent ${command}`,
+  );
   const baseLog = ctx.log;
   ctx.log = baseLog.child({ deploy: id });
   const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null };

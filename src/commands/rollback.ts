@@ -19,7 +19,13 @@ export interface RollbackOptions {
 
 export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Outcome> {
   if (opts.to) {
-    const deployOpts: DeployOptions = { ref: opts.to, force: false, dryRun: false, waitSec: opts.waitSec, print: opts.print };
+    const deployOpts: DeployOptions = {
+      ref: opts.to,
+      force: false,
+      dryRun: false,
+      waitSec: opts.waitSec,
+      print: opts.print,
+    };
     return deploy(ctx, deployOpts);
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
@@ -41,7 +47,8 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
     }
     run.to = { color: back, sha };
     ctx.log = ctx.log.child({ color: back, sha: sha.slice(0, 12) });
-    const warm = (await isActive(ctx.run, ctx.layout.units(back)[0] ?? "")) && (await quickHealthy(ctx, back));
+    const warm =
+      (await isActive(ctx.run, ctx.layout.units(back)[0] ?? "")) && (await quickHealthy(ctx, back));
     if (warm) {
       ctx.log.info({ color: back }, `${back} is running and healthy (warm standby): switching at once`);
     } else {
@@ -55,7 +62,9 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
       }
     }
     await cutover(ctx, run.steps, state, back, sha);
-    opts.print(`rolled back to ${sha.slice(0, 12)} on ${back} (was ${live.sha.slice(0, 12)} on ${live.color})`);
+    opts.print(
+      `rolled back to ${sha.slice(0, 12)} on ${back} (was ${live.sha.slice(0, 12)} on ${live.color})`,
+    );
     return { outcome: "rolled-back", from: live, to: { color: back, sha }, exitCode: 0 };
   });
 }

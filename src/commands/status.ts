@@ -64,8 +64,18 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
         }
       : null,
     slots,
-    lock: (await isLocked(ctx.layout.lockPath)) ? (holder ?? { pid: 0, command: "unknown", since: "" }) : null,
-    lastRun: last ? { id: last.id, command: last.command, startedAt: last.startedAt, outcome: last.outcome, trigger: last.trigger } : null,
+    lock: (await isLocked(ctx.layout.lockPath))
+      ? (holder ?? { pid: 0, command: "unknown", since: "" })
+      : null,
+    lastRun: last
+      ? {
+          id: last.id,
+          command: last.command,
+          startedAt: last.startedAt,
+          outcome: last.outcome,
+          trigger: last.trigger,
+        }
+      : null,
   };
 }
 
@@ -80,10 +90,17 @@ export function formatStatus(r: StatusReport): string {
     const slot = r.slots[c];
     lines.push(`${c.padEnd(8)} ${slot.sha ? slot.sha.slice(0, 12) : "(empty)"}  ${slot.role}`);
     for (const [name, s] of Object.entries(slot.services)) {
-      lines.push(`  ${name.padEnd(8)} :${s.port}  ${s.state}${s.state.startsWith("active") ? (s.healthy ? "  healthy" : "  UNHEALTHY") : ""}`);
+      lines.push(
+        `  ${name.padEnd(8)} :${s.port}  ${s.state}${s.state.startsWith("active") ? (s.healthy ? "  healthy" : "  UNHEALTHY") : ""}`,
+      );
     }
   }
-  if (r.lastRun) lines.push(`last     ${r.lastRun.command} ${r.lastRun.outcome} at ${r.lastRun.startedAt} (${r.lastRun.trigger}, id ${r.lastRun.id})`);
-  lines.push(`lock     ${r.lock ? `held by pid ${r.lock.pid} (${r.lock.command}) since ${r.lock.since}` : "free"}`);
+  if (r.lastRun)
+    lines.push(
+      `last     ${r.lastRun.command} ${r.lastRun.outcome} at ${r.lastRun.startedAt} (${r.lastRun.trigger}, id ${r.lastRun.id})`,
+    );
+  lines.push(
+    `lock     ${r.lock ? `held by pid ${r.lock.pid} (${r.lock.command}) since ${r.lock.since}` : "free"}`,
+  );
   return lines.join("\n");
 }

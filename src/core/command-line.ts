@@ -11,7 +11,8 @@ export function splitWords(text: string): string[] {
     const ch = text[i]!;
     if (quote) {
       if (ch === quote) quote = null;
-      else if (ch === "\\" && quote === '"' && (text[i + 1] === '"' || text[i + 1] === "\\")) current += text[++i];
+      else if (ch === "\\" && quote === '"' && (text[i + 1] === '"' || text[i + 1] === "\\"))
+        current += text[++i];
       else current += ch;
     } else if (ch === "'" || ch === '"') {
       quote = ch;

@@ -61,7 +61,8 @@ export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout
     unit: (s, color) => `${unitBase(s)}@${color}.service`,
     units: (color) => config.services.map((s) => `${unitBase(s)}@${color}.service`),
     templatePath: (s) => path.join(dirs.systemdDir, `${unitBase(s)}@.service`),
-    dropInPath: (s, color) => path.join(dirs.systemdDir, `${unitBase(s)}@${color}.service.d`, "rf-agent.conf"),
+    dropInPath: (s, color) =>
+      path.join(dirs.systemdDir, `${unitBase(s)}@${color}.service.d`, "rf-agent.conf"),
     sitePath: path.join(dirs.nginxDir, "sites-available", `rf-agent-${app}.conf`),
     siteLinkPath: path.join(dirs.nginxDir, "sites-enabled", `rf-agent-${app}.conf`),
     defaultSiteLinkPath: path.join(dirs.nginxDir, "sites-enabled", "default"),

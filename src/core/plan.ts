@@ -35,16 +35,22 @@ export function planDeploy(input: DeployPlanInput): PlanStep[] {
     },
     {
       title: "units",
-      detail: input.changedFiles.length ? `write ${input.changedFiles.join(", ")}; daemon-reload` : "unchanged",
+      detail: input.changedFiles.length
+        ? `write ${input.changedFiles.join(", ")}; daemon-reload`
+        : "unchanged",
     },
-    { title: "start", detail: `restart ${config.services.map((x) => `${x.name} :${x.ports[idle]}`).join(", ")}` },
+    {
+      title: "start",
+      detail: `restart ${config.services.map((x) => `${x.name} :${x.ports[idle]}`).join(", ")}`,
+    },
     {
       title: "health",
       detail: `${config.health.successes} answers in a row from ${config.services.map((x) => x.health).join(", ")} within ${config.health.timeoutSec} s`,
     },
     { title: "switch nginx", detail: `${live ? `${live.color} -> ` : ""}${idle}, nginx -t, reload, confirm` },
   );
-  if (s.watchSec > 0) steps.push({ title: "watch", detail: `health of ${idle} for ${s.watchSec} s; failure switches back` });
+  if (s.watchSec > 0)
+    steps.push({ title: "watch", detail: `health of ${idle} for ${s.watchSec} s; failure switches back` });
   if (live) {
     steps.push({
       title: "drain + stop old",
@@ -58,5 +64,7 @@ export function planDeploy(input: DeployPlanInput): PlanStep[] {
 
 export function formatPlan(steps: PlanStep[]): string {
   const width = Math.max(...steps.map((s) => s.title.length));
-  return steps.map((s, i) => `${String(i + 1).padStart(2)}. ${s.title.padEnd(width)}  ${s.detail}`).join("\n");
+  return steps
+    .map((s, i) => `${String(i + 1).padStart(2)}. ${s.title.padEnd(width)}  ${s.detail}`)
+    .join("\n");
 }

@@ -11,7 +11,12 @@ export interface RenderedFile {
   mode: number;
 }
 
-export function renderTemplateUnit(config: Config, layout: Layout, service: ServiceConfig, group: string): RenderedFile {
+export function renderTemplateUnit(
+  config: Config,
+  layout: Layout,
+  service: ServiceConfig,
+  group: string,
+): RenderedFile {
   const stopTimeout = Math.max(20, Math.ceil(config.switch.graceSec) + 15);
   return {
     path: layout.templatePath(service),

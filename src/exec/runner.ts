@@ -87,5 +87,8 @@ function toRfError(e: unknown, file: string, args: string[], options: RunOptions
       cause: e,
     });
   }
-  return new RfError(options.code ?? "COMMAND", `\`${cmd}\` failed: ${String(e)}`, { hint: options.hint, cause: e });
+  return new RfError(options.code ?? "COMMAND", `\`${cmd}\` failed: ${String(e)}`, {
+    hint: options.hint,
+    cause: e,
+  });
 }

@@ -16,7 +16,13 @@ export interface CutoverResult {
   switchMs: number;
 }
 
-export async function cutover(ctx: Context, steps: Steps, state: State, to: Color, sha: string): Promise<CutoverResult> {
+export async function cutover(
+  ctx: Context,
+  steps: Steps,
+  state: State,
+  to: Color,
+  sha: string,
+): Promise<CutoverResult> {
   const from = state.live && state.live.color !== to ? state.live : null;
   const t0 = performance.now();
   await steps.run("switch nginx", () => switchTo(ctx, to, sha), { to });
@@ -25,7 +31,8 @@ export async function cutover(ctx: Context, steps: Steps, state: State, to: Colo
   let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null };
   await saveState(ctx.layout, next);
 
-  const problem = ctx.config.switch.watchSec > 0 ? await steps.run("watch", () => watchNewColor(ctx, to, flipAt)) : null;
+  const problem =
+    ctx.config.switch.watchSec > 0 ? await steps.run("watch", () => watchNewColor(ctx, to, flipAt)) : null;
   if (problem) {
     ctx.log.error({ color: to, reason: problem }, problem);
     if (!from) {

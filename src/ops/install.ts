@@ -11,7 +11,13 @@ import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
 import type { Steps } from "./steps.js";
 
-export async function fetchCommit(ctx: Context, steps: Steps, color: Color, ref: string, user: UnixUser): Promise<string> {
+export async function fetchCommit(
+  ctx: Context,
+  steps: Steps,
+  color: Color,
+  ref: string,
+  user: UnixUser,
+): Promise<string> {
   const dir = ctx.layout.checkout(color);
   await steps.run("fetch", () => fetchInto(dir, ctx.config.app.repo, user));
   const sha = await resolveRef(dir, ref, user);

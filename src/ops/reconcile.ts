@@ -23,7 +23,10 @@ export async function reconcile(ctx: Context): Promise<State> {
   if (onDisk) {
     const served = await servedByNginx(ctx);
     if (!served || served.color !== onDisk.color || served.sha !== onDisk.sha) {
-      ctx.log.warn({ onDisk, served }, "nginx does not serve what its include says: a previous run stopped mid-switch");
+      ctx.log.warn(
+        { onDisk, served },
+        "nginx does not serve what its include says: a previous run stopped mid-switch",
+      );
       if (await quickHealthy(ctx, onDisk.color)) {
         await switchTo(ctx, onDisk.color, onDisk.sha);
         ctx.log.info({ color: onDisk.color }, "finished the interrupted switch");

@@ -35,13 +35,23 @@ export async function drain(ctx: Context, color: Color, flipAt: number): Promise
   return open;
 }
 
-export async function retireColor(ctx: Context, color: Color, flipAt: number): Promise<{ open: number; standby: boolean }> {
+export async function retireColor(
+  ctx: Context,
+  color: Color,
+  flipAt: number,
+): Promise<{ open: number; standby: boolean }> {
   const open = await drain(ctx, color, flipAt);
   if (open > 0) {
-    ctx.log.warn({ color, open }, `${open} connections to the ${color} color were still open at the drain deadline`);
+    ctx.log.warn(
+      { color, open },
+      `${open} connections to the ${color} color were still open at the drain deadline`,
+    );
   }
   if (ctx.config.switch.standbySec > 0) {
-    ctx.log.info({ color, seconds: ctx.config.switch.standbySec }, `keeping ${color} running as warm standby`);
+    ctx.log.info(
+      { color, seconds: ctx.config.switch.standbySec },
+      `keeping ${color} running as warm standby`,
+    );
     return { open, standby: true };
   }
   await stopColor(ctx, color);

@@ -14,9 +14,13 @@ export async function checkPorts(ctx: Context, color: Color): Promise<void> {
     for (const l of await listeners(ctx.run, port)) {
       if (l.pid && (await unitOfPid(l.pid)) === unit) continue;
       const cmd = l.pid ? await commandOfPid(l.pid) : "unknown process";
-      throw new RfError("PORT_BUSY", `port ${port} of ${service.name} (${color}) is held by pid ${l.pid}: ${cmd}`, {
-        hint: `stop that process (kill ${l.pid}) or give [service.${service.name}] other ports, then deploy again`,
-      });
+      throw new RfError(
+        "PORT_BUSY",
+        `port ${port} of ${service.name} (${color}) is held by pid ${l.pid}: ${cmd}`,
+        {
+          hint: `stop that process (kill ${l.pid}) or give [service.${service.name}] other ports, then deploy again`,
+        },
+      );
     }
   }
 }
@@ -58,7 +62,10 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
   if (failed.length > 0) {
     const details: string[] = [];
     for (const f of failed) {
-      details.push(`--- last lines of ${f.unit} (journalctl -u ${f.unit}) ---`, await journalTail(ctx.run, f.unit, 15));
+      details.push(
+        `--- last lines of ${f.unit} (journalctl -u ${f.unit}) ---`,
+        await journalTail(ctx.run, f.unit, 15),
+      );
     }
     const first = failed[0]!;
     const reason = first.r.ok ? "" : first.r.reason;
@@ -74,7 +81,9 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
 export async function quickHealthy(ctx: Context, color: Color): Promise<boolean> {
   const answers = await Promise.all(
     ctx.config.services.map((s) =>
-      ctx.get(`http://127.0.0.1:${s.ports[color]}${s.health}`, { timeoutMs: 1500 }).then((r) => r.status >= 200 && r.status < 300),
+      ctx
+        .get(`http://127.0.0.1:${s.ports[color]}${s.health}`, { timeoutMs: 1500 })
+        .then((r) => r.status >= 200 && r.status < 300),
     ),
   );
   return answers.every(Boolean);

@@ -42,7 +42,10 @@ export async function switchTo(ctx: Context, to: Color, sha: string): Promise<vo
   // Debian's default site also claims default_server on port 80 and would shadow ours.
   if (before.defaultLink !== null && config.nginx.serverName === "_") {
     await rm(layout.defaultSiteLinkPath, { force: true });
-    log.warn({ link: layout.defaultSiteLinkPath }, "disabled nginx's default site: it would shadow ours on the same port");
+    log.warn(
+      { link: layout.defaultSiteLinkPath },
+      "disabled nginx's default site: it would shadow ours on the same port",
+    );
   }
   await writeAtomic(include.path, include.content, include.mode);
   const test = await testConfig(ctx.run);
