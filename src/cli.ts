@@ -9,6 +9,9 @@ import { createLogger, type Logger } from "./log.js";
 import { deploy } from "./commands/deploy.js";
 import { rollback } from "./commands/rollback.js";
 import { collectStatus, formatStatus } from "./commands/status.js";
+import { withLock } from "./commands/recorded.js";
+import { reconcile } from "./ops/reconcile.js";
+import { findAppUser } from "./ops/host.js";
 
 const COMMON = {
   config: { type: "string" },
@@ -50,6 +53,12 @@ const COMMANDS: Record<string, Command> = {
     usage: "rf-agent status [--json]",
     options: { json: { type: "boolean" } },
     help: "  --json           machine-readable output",
+  },
+  reconcile: {
+    summary: "repair after a crash: finish or undo a half-done switch, stop an expired standby",
+    usage: "rf-agent reconcile [--wait SECONDS]",
+    options: { wait: { type: "string" } },
+    help: "  --wait SECONDS   wait this long for another run's lock (default 0)\n\nEvery deploy and rollback does this first; a timer runs it when a warm standby expires.",
   },
   history: {
     summary: "past deploys and rollbacks, newest last",
@@ -135,6 +144,7 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   const ctx = createContext(config, log);
   const wait = seconds(values.wait as string | undefined, "--wait");
+  await findAppUser(ctx);
   switch (name) {
     case "deploy":
       return (
@@ -148,6 +158,11 @@ async function main(argv: string[]): Promise<number> {
       ).exitCode;
     case "rollback":
       return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
+    case "reconcile": {
+      const state = await withLock(ctx, "reconcile", wait, () => reconcile(ctx));
+      print(state.live ? `live: ${state.live.color} ${state.live.sha.slice(0, 12)}` : "nothing is live");
+      return ExitCode.ok;
+    }
     case "status": {
       const report = await collectStatus(ctx);
       print(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));

@@ -1,5 +1,5 @@
 // git, run through simple-git as the app user, on the idle checkout only.
-import { rm, stat } from "node:fs/promises";
+import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { RfError } from "../errors.js";
@@ -122,8 +122,15 @@ export async function checkoutClean(dir: string, sha: string, as: RunAs | null):
   }
 }
 
+/** The commit checked out in dir, read from .git/HEAD (our checkouts are always detached). */
 export async function headSha(dir: string, as: RunAs | null): Promise<string | null> {
-  if (!(await exists(path.join(dir, ".git")))) return null;
+  let head: string;
+  try {
+    head = (await readFile(path.join(dir, ".git", "HEAD"), "utf8")).trim();
+  } catch {
+    return null;
+  }
+  if (isSha(head)) return head;
   try {
     const sha = (await git(dir, as, 30_000).revparse(["HEAD"])).trim();
     return isSha(sha) ? sha : null;

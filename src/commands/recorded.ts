@@ -22,6 +22,26 @@ export interface RecordedRun {
   to: Outcome["to"];
 }
 
+/** Runs fn holding the app lock; the lock is released however fn ends. */
+export async function withLock<T>(
+  ctx: Context,
+  command: string,
+  waitSec: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lock = await acquireLock(
+    ctx.layout.lockPath,
+    ctx.layout.lockHolderPath,
+    waitSec,
+    `rf-agent ${command}`,
+  );
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
 export async function recorded(
   ctx: Context,
   command: string,
@@ -73,6 +93,5 @@ export async function recorded(
     throw e;
   } finally {
     ctx.log = baseLog;
-    await lock.release();
   }
 }

@@ -6,6 +6,7 @@ import { RfError } from "../errors.js";
 import { afterSwitch, type State } from "../core/state.js";
 import { retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
+import { scheduleStandbyExpiry } from "./standby.js";
 import type { Steps } from "./steps.js";
 import { switchTo } from "./switch.js";
 
@@ -56,6 +57,7 @@ export async function cutover(
     if (retired.standby) {
       const until = new Date(ctx.now().getTime() + ctx.config.switch.standbySec * 1000).toISOString();
       next = { ...next, standby: { color: from.color, until } };
+      await scheduleStandbyExpiry(ctx, ctx.config.switch.standbySec);
     }
   }
   await saveState(ctx.layout, next);

@@ -4,6 +4,13 @@ import { ensureDir } from "../adapters/files.js";
 import { createSystemUser, lookupUser, type UnixUser } from "../adapters/users.js";
 import type { Context } from "../context.js";
 
+/** The app user if it exists, without creating it (status, reconcile). */
+export async function findAppUser(ctx: Context): Promise<UnixUser | null> {
+  const found = await lookupUser(ctx.run, ctx.config.app.user);
+  ctx.user = found ? { ...found, home: ctx.config.app.root } : null;
+  return ctx.user;
+}
+
 export async function ensureAppUser(ctx: Context): Promise<UnixUser> {
   if (ctx.user) return ctx.user;
   const { user, root } = ctx.config.app;
