@@ -18,14 +18,15 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
-  BOLD=$'\e[1m' RED=$'\e[31m' DIM=$'\e[2m' RESET=$'\e[0m'
+  BOLD=$'\e[1m' RED=$'\e[31m' GREEN=$'\e[32m' DIM=$'\e[2m' RESET=$'\e[0m'
 else
-  BOLD="" RED="" DIM="" RESET=""
+  BOLD="" RED="" GREEN="" DIM="" RESET=""
 fi
 
 say() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 step() { printf '[%s] %s▶ %s%s\n' "$(date +%T)" "$BOLD" "$*" "$RESET"; }
 note() { printf '  %s\n' "$*"; }
+ok() { printf '  %s✓%s %s\n' "$GREEN" "$RESET" "$*"; }
 die() {
   printf '%sdemo: %s%s\n' "$RED" "$*" "$RESET" >&2
   exit 1
@@ -33,6 +34,7 @@ die() {
 
 # ------------------------------------------------------------------ cleanup
 policy_rc_ours=0
+# shellcheck disable=SC2317 # reached through the trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -66,8 +68,9 @@ step "checking prerequisites"
 [ -x /lib/systemd/systemd ] ||
   die "no /lib/systemd/systemd on this machine: the disposable server boots it as its PID 1. Install it: apt-get install -y systemd"
 
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   die "node and npm are needed (Node >= 20.19). Install Node.js 20 and run again."
+fi
 node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
   die "Node $(node -v) is too old: rf-agent needs Node >= 20.19."
 
@@ -102,6 +105,7 @@ if [ ! -x /usr/sbin/nginx ]; then
     rm -f "$POLICY_RC"
     policy_rc_ours=0
   fi
+  [ -x /usr/sbin/nginx ] || die "nginx-light is installed but there is no /usr/sbin/nginx"
 fi
 
 if [ ! -x /usr/bin/python3 ]; then
@@ -111,14 +115,16 @@ elif ! /usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null; then
   say "installing python3-venv (rf-agent makes the app's venv with /usr/bin/python3 -m venv)"
   apt_install python3-venv
 fi
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null ||
+  die "/usr/bin/python3 still cannot make a venv (no ensurepip): check apt-get install python3-venv"
 
 if [ ! -d /opt/pypi/simple ]; then
-  die "no Python wheel mirror at /opt/pypi/simple. The server has no internet, so the app's
-  requirements (examples/app/requirements.txt: fastapi, uvicorn, streamlit and their dependencies,
-  as wheels for CPython $(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])'))
-  are installed from a local PEP 503 index: pip --index-url file:///opt/pypi/simple.
-  Put such an index there (e.g. pip download -r examples/app/requirements.txt -d wheels on a
-  machine with internet, then build it with a tool like pip2pi/dir2pi) and run again."
+  pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  die "no Python wheel mirror at /opt/pypi/simple.
+  The server has no internet, so rf-agent pip-installs the app's requirements
+  (examples/app/requirements.txt: fastapi, uvicorn, streamlit and their dependencies, as wheels
+  for CPython $pyver) from a local index: pip --index-url file:///opt/pypi/simple.
+  Put a PEP 503 \"simple\" index of those wheels there and run again."
 fi
 for pkg in fastapi uvicorn streamlit; do
   [ -d "/opt/pypi/simple/$pkg" ] ||
@@ -129,14 +135,15 @@ if [ ! -x node_modules/.bin/tsx ]; then
   say "node_modules is missing: npm ci"
   npm ci --no-audit --no-fund
 fi
-note "✓ root, systemd, nginx, python3-venv, wheel mirror, node_modules"
+ok "root, systemd, nginx, python3-venv, wheel mirror, node_modules"
 
 step "building rf-agent (npm run build)"
 npm run --silent build
-note "✓ dist/cli.js"
+ok "dist/cli.js"
 
 # ------------------------------------------------------------------ the demo
 # Not exec: the EXIT trap must still run after it.
 rc=0
-RF_DEMO_SERVER=$SERVER_NAME npx tsx scripts/demo/demo.ts || rc=$?
+# (npm_config_progress: no npx spinner between our lines)
+RF_DEMO_SERVER=$SERVER_NAME npm_config_progress=false npx tsx scripts/demo/demo.ts || rc=$?
 exit "$rc"
