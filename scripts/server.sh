@@ -86,6 +86,9 @@ boot_inside() {
   pivot_root . .oldroot
   umount -l /.oldroot
   rmdir /.oldroot 2>/dev/null || true
+  # A real host's systemd makes / shared at boot but skips that in a container, and LoadCredential=
+  # needs it: the credentials mount systemd prepares must propagate into the service's namespace.
+  mount --make-rshared /
   exec env -i container=other PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --log-target=kmsg --show-status=false </dev/null >/dev/null 2>&1
 }
 

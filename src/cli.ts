@@ -5,13 +5,20 @@ import { readHistory } from "./adapters/history.js";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { createContext } from "./context.js";
 import { ExitCode, formatError, isRfError, RfError } from "./errors.js";
-import { createLogger, type Logger } from "./log.js";
+import { createLogger, redactSecrets, type Logger } from "./log.js";
 import { deploy } from "./commands/deploy.js";
 import { rollback } from "./commands/rollback.js";
 import { collectStatus, formatStatus } from "./commands/status.js";
 import { withLock } from "./commands/recorded.js";
 import { reconcile } from "./ops/reconcile.js";
 import { findAppUser } from "./ops/host.js";
+import { install, uninstall } from "./commands/install.js";
+import { logs } from "./commands/logs.js";
+import { webhook } from "./commands/webhook.js";
+import { isJournalStream } from "./log.js";
+import { doctor, formatChecks } from "./commands/doctor.js";
+import { switchStaged } from "./commands/switch.js";
+import { writeMetrics } from "./ops/report.js";
 
 const COMMON = {
   config: { type: "string" },
@@ -29,15 +36,17 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   deploy: {
     summary: "install the new commit in the idle color, health-check it, switch nginx to it",
-    usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--wait SECONDS]",
+    usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--no-switch] [--wait SECONDS]",
     options: {
       ref: { type: "string" },
       force: { type: "boolean" },
       "dry-run": { type: "boolean" },
+      "no-switch": { type: "boolean" },
       wait: { type: "string" },
     },
     help: `  --ref REF        branch, tag or commit to deploy (default: the tip of [app] branch)
   --force          deploy even if that commit is already live
+  --no-switch      install and health-check the idle color, show it on the preview server, stop there
   --dry-run        print the plan and the unit/nginx file diffs; change nothing
   --wait SECONDS   wait this long for another run's lock (default 0: exit 4 at once)`,
   },
@@ -54,6 +63,18 @@ const COMMANDS: Record<string, Command> = {
     options: { json: { type: "boolean" } },
     help: "  --json           machine-readable output",
   },
+  switch: {
+    summary: "put live what `deploy --no-switch` staged (health-gated again, pre_switch hook first)",
+    usage: "rf-agent switch [--wait SECONDS]",
+    options: { wait: { type: "string" } },
+    help: "  --wait SECONDS   wait this long for another run's lock (default 0)",
+  },
+  doctor: {
+    summary: "check this host is ready for a first deploy; each failed check says how to fix it",
+    usage: "rf-agent doctor",
+    options: {},
+    help: "Exit 0 only when every check passes, else 1.",
+  },
   reconcile: {
     summary: "repair after a crash: finish or undo a half-done switch, stop an expired standby",
     usage: "rf-agent reconcile [--wait SECONDS]",
@@ -65,6 +86,42 @@ const COMMANDS: Record<string, Command> = {
     usage: "rf-agent history [--json] [-n N]",
     options: { json: { type: "boolean" }, n: { type: "string", short: "n" } },
     help: "  --json           one JSON object per line\n  -n N             only the last N entries (default 20)",
+  },
+  install: {
+    summary: "install the timer, the webhook listener and their deploy service for this app (idempotent)",
+    usage: "rf-agent install",
+    options: {},
+    help: `Writes rf-agent-NAME-deploy@.service, rf-agent-NAME-deploy.timer (when [trigger] schedule is set),
+rf-agent-NAME-deploy.path and rf-agent-NAME-webhook.service, enables and starts them, and creates
+[webhook] secret_file (0600) if it does not exist. Run it again after changing the config.`,
+  },
+  uninstall: {
+    summary: "stop and remove exactly what install wrote",
+    usage: "rf-agent uninstall [--wait SECONDS]",
+    options: { wait: { type: "string" } },
+    help: "  --wait SECONDS   wait this long for a running deploy to finish (default 0)",
+  },
+  webhook: {
+    summary: "the webhook listener (run by rf-agent-NAME-webhook.service): files deploy requests",
+    usage: "rf-agent webhook",
+    options: {},
+    help: "Listens on [webhook] listen: POST /hooks/NAME, GET /healthz. Started by its unit; run by hand to debug.",
+  },
+  logs: {
+    summary: "the journal of the agent's units and the app's, by deploy or color",
+    usage: "rf-agent logs [--deploy ID | --last] [--color blue|green] [--follow] [-n N]",
+    options: {
+      deploy: { type: "string" },
+      last: { type: "boolean" },
+      color: { type: "string" },
+      follow: { type: "boolean", short: "f" },
+      n: { type: "string", short: "n" },
+    },
+    help: `  --deploy ID      every line of that deploy run (ids: rf-agent history)
+  --last           every line of the last deploy or rollback
+  --color C        only lines of the app's units of color C (blue or green)
+  --follow, -f     keep printing new lines
+  -n N             without --deploy/--last: the last N lines (default 100)`,
   },
 };
 
@@ -142,9 +199,30 @@ async function main(argv: string[]): Promise<number> {
   }
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
+  // The listener needs only its config: no user lookup, no child process.
+  if (name === "webhook") return webhook(config, log);
   const ctx = createContext(config, log);
   const wait = seconds(values.wait as string | undefined, "--wait");
   await findAppUser(ctx);
+  switch (name) {
+    case "install":
+      return install(ctx, { print });
+    case "uninstall":
+      return uninstall(ctx, { print, waitSec: wait });
+    case "logs": {
+      const lines = values.n === undefined ? 100 : Number(values.n);
+      if (!Number.isInteger(lines) || lines < 1)
+        throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
+      return logs(ctx, {
+        deploy: values.deploy as string | undefined,
+        last: Boolean(values.last),
+        color: values.color as string | undefined,
+        follow: Boolean(values.follow),
+        lines,
+        print,
+      });
+    }
+  }
   switch (name) {
     case "deploy":
       return (
@@ -152,14 +230,23 @@ async function main(argv: string[]): Promise<number> {
           ref: values.ref as string | undefined,
           force: Boolean(values.force),
           dryRun: Boolean(values["dry-run"]),
+          noSwitch: Boolean(values["no-switch"]),
           waitSec: wait,
           print,
         })
       ).exitCode;
     case "rollback":
       return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
+    case "switch":
+      return (await switchStaged(ctx, { waitSec: wait, print })).exitCode;
+    case "doctor": {
+      const results = await doctor(ctx);
+      print(formatChecks(results));
+      return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failedBeforeSwitch;
+    }
     case "reconcile": {
       const state = await withLock(ctx, "reconcile", wait, () => reconcile(ctx));
+      await writeMetrics(ctx);
       print(state.live ? `live: ${state.live.color} ${state.live.sha.slice(0, 12)}` : "nothing is live");
       return ExitCode.ok;
     }
@@ -186,11 +273,16 @@ async function main(argv: string[]): Promise<number> {
   return ExitCode.usage;
 }
 
+// Under systemd each line of an error gets priority "err", so `journalctl -p warning` shows the cause.
+function errorText(text: string): string {
+  return isJournalStream(2) ? text.replace(/^/gm, "<3>") : text;
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (isRfError(e)) {
-      process.stderr.write(formatError(e) + "\n");
+      process.stderr.write(errorText(redactSecrets(formatError(e))) + "\n");
       process.exit(e.exitCode);
     }
     // A bug of ours, not the user's: still one paragraph, with where to look.

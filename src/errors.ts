@@ -25,6 +25,7 @@ export type ErrorCode =
   | "SWITCH"
   | "ROLLED_BACK"
   | "NOTHING_TO_ROLL_BACK"
+  | "NOTHING_STAGED"
   | "HOOK"
   | "ENV"
   | "COMMAND"

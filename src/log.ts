@@ -63,9 +63,26 @@ export function prettyLine(line: string): string {
   return `${time} ${tag}${String(rec.msg ?? "")}${fields ? `  ${fields}` : ""}\n`;
 }
 
+// Values of the app's secrets, scrubbed from every line (including hook output) before it leaves.
+const secrets = new Set<string>();
+
+export function addSecret(value: string): void {
+  if (value.length >= 4) secrets.add(value);
+}
+
+export function redactSecrets(line: string): string {
+  let out = line;
+  for (const s of secrets) {
+    out = out.split(s).join("[redacted]");
+    const json = JSON.stringify(s).slice(1, -1);
+    if (json !== s) out = out.split(json).join("[redacted]");
+  }
+  return out;
+}
+
 function lineStream(fd: number, transform: (line: string) => string): DestinationStream {
   const out = fd === 1 ? process.stdout : process.stderr;
-  return { write: (chunk: string) => void out.write(transform(chunk)) };
+  return { write: (chunk: string) => void out.write(transform(redactSecrets(chunk))) };
 }
 
 export interface LogOptions {
@@ -76,8 +93,9 @@ export interface LogOptions {
 
 export function createLogger(options: LogOptions = {}): Logger {
   const fd = 2;
+  const sink = options.stream;
   const stream =
-    options.stream ??
+    (sink && { write: (chunk: string) => sink.write(redactSecrets(chunk)) }) ??
     (isJournalStream(fd)
       ? lineStream(fd, journalLine)
       : process.stderr.isTTY

@@ -1,4 +1,5 @@
 // File system helpers: atomic writes that survive a crash at any instant.
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, readFile, rename, rm, chmod } from "node:fs/promises";
 import path from "node:path";
@@ -30,7 +31,7 @@ export async function writeAtomic(
 ): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const handle = await open(tmp, "w", mode);
   try {
     await handle.writeFile(content);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { RfError } from "../errors.js";
 import type { RunAs } from "../exec/runner.js";
-import { tail } from "../exec/runner.js";
+import { maskUrlCredentials, tail } from "../exec/runner.js";
 
 const SHA = /^[0-9a-f]{40}$/;
 
@@ -29,7 +29,11 @@ function git(dir: string, as: RunAs | null, timeoutMs = 300_000): SimpleGit {
 
 function gitError(action: string, e: unknown, hint: string): RfError {
   const text = e instanceof Error ? e.message : String(e);
-  return new RfError("GIT", `git ${action} failed`, { hint, details: tail(text, 10), cause: e });
+  return new RfError("GIT", maskUrlCredentials(`git ${action} failed`), {
+    hint,
+    details: maskUrlCredentials(tail(text, 10)),
+    cause: e,
+  });
 }
 
 export function isSha(value: string): boolean {

@@ -61,6 +61,17 @@ export async function acquireLock(
     child.stdout?.once("data", () => resolve(true));
     void child.then(() => resolve(false));
   });
+  if (!acquired && (await child).exitCode !== 75) {
+    const r = await child;
+    throw new RfError(
+      "COMMAND",
+      `could not take the lock ${lockPath}: flock exited with status ${r.exitCode ?? r.signal}`,
+      {
+        hint: "check that util-linux's flock is installed (apt-get install util-linux) and that the directory is writable by root",
+        cause: r,
+      },
+    );
+  }
   if (!acquired) {
     const holder = await readHolder(holderPath);
     throw new RfError("LOCKED", `another rf-agent run holds the lock: ${describeHolder(holder)}`, {

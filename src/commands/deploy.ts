@@ -14,6 +14,11 @@ import { fetchCommit, installCommit } from "../ops/install.js";
 import { readState, reconcile } from "../ops/reconcile.js";
 import { checkPorts, healthGate, startColor, stopColor } from "../ops/start.js";
 import { recorded, type Outcome } from "./recorded.js";
+import { serveWebhookRequests } from "./webhook-requests.js";
+import type { Color } from "../config/types.js";
+import { checkRequiredEnv } from "../ops/env.js";
+import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
+import { previewUrl, showInPreview } from "../ops/switch.js";
 import { fileDiff } from "./diff.js";
 
 export interface DeployOptions {
@@ -21,6 +26,8 @@ export interface DeployOptions {
   force: boolean;
   dryRun: boolean;
   waitSec: number;
+  /** Install and health-check the idle color, show it in the preview, and stop there. */
+  noSwitch?: boolean;
   /** Printed for the user (stdout); logs go to stderr/journal. */
   print: (line: string) => void;
 }
@@ -41,29 +48,28 @@ async function remoteSha(ctx: Context, ref: string | undefined): Promise<string 
 export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome> {
   if (opts.dryRun) return dryRun(ctx, opts);
   return recorded(ctx, "deploy", opts.waitSec, async (run) => {
+    // Holding the lock, before the branch tip is read: pending webhook requests are served by this run.
+    if (!opts.ref) await serveWebhookRequests(ctx, run);
     const user = await ensureAppUser(ctx);
     await ensureRoot(ctx, user);
     let state = await reconcile(ctx);
     const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
     run.from = live;
     const quick = await remoteSha(ctx, opts.ref);
-    if (quick && live && quick === live.sha && !opts.force) {
-      opts.print(
-        `${quick.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
-      );
-      return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
-    }
+    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(opts, live);
     const idle = idleColor(state);
+    if (opts.noSwitch && !live) {
+      throw new RfError("USAGE", "--no-switch needs a live version to stay in front; nothing is live yet", {
+        hint: "run `rf-agent deploy` without --no-switch for the first deploy",
+      });
+    }
+    // Before anything starts: the environment the new color's services will get.
+    await checkRequiredEnv(ctx, idle);
     ctx.log = ctx.log.child({ color: idle });
     const sha = await fetchCommit(ctx, run.steps, idle, opts.ref ?? ctx.config.app.branch, user);
     ctx.log = ctx.log.child({ sha: sha.slice(0, 12) });
     run.to = { color: idle, sha };
-    if (live && sha === live.sha && !opts.force) {
-      opts.print(
-        `${sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
-      );
-      return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
-    }
+    if (live && sha === live.sha && !opts.force) return alreadyLive(opts, live);
     try {
       await installCommit(ctx, run.steps, idle, sha, user);
       state = withSlot(state, idle, sha, ctx.now());
@@ -72,6 +78,18 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
       await run.steps.run("ports", () => checkPorts(ctx, idle));
       await run.steps.run("start", () => startColor(ctx, idle, { fresh: true }));
       await run.steps.run("health", () => healthGate(ctx, idle));
+      if (opts.noSwitch) {
+        await run.steps.run("preview", () => showInPreview(ctx, idle, sha));
+        await saveState(ctx.layout, { ...state, staged: { color: idle, sha } });
+        const url = previewUrl(ctx);
+        opts.print(
+          `${sha.slice(0, 12)} is installed and healthy on ${idle}, not serving` +
+            (url ? `; preview it at ${url}` : "") +
+            "; `rf-agent switch` puts it live",
+        );
+        return { outcome: "staged", from: live, to: { color: idle, sha }, exitCode: 0 };
+      }
+      await runPreSwitch(ctx, run.steps, idle, sha);
     } catch (e) {
       // Leave nothing half-started behind; the live color was never touched.
       await stopColor(ctx, idle).catch(() => undefined);
@@ -79,6 +97,7 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     }
     try {
       const result = await cutover(ctx, run.steps, state, idle, sha);
+      await runPostHook(ctx, run.steps, "post_switch", idle, sha);
       opts.print(
         `deployed ${sha.slice(0, 12)} to ${idle}` +
           (live ? ` (was ${live.sha.slice(0, 12)} on ${live.color})` : "") +
@@ -92,6 +111,13 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     }
     return { outcome: "deployed", from: live, to: { color: idle, sha }, exitCode: 0 };
   });
+}
+
+function alreadyLive(opts: DeployOptions, live: { color: Color; sha: string }): Outcome {
+  opts.print(
+    `${live.sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
+  );
+  return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
 }
 
 async function dryRun(ctx: Context, opts: DeployOptions): Promise<Outcome> {

@@ -1,6 +1,7 @@
 // Runs a state-changing command under the app lock and records it in the history ledger.
 import { randomBytes } from "node:crypto";
-import { appendHistory, detectTrigger } from "../adapters/history.js";
+import { appendHistory, detectTrigger, type HistoryEntry } from "../adapters/history.js";
+import { afterRun } from "../ops/report.js";
 import { acquireLock } from "../adapters/lock.js";
 import type { Context } from "../context.js";
 import { isRfError } from "../errors.js";
@@ -20,6 +21,13 @@ export interface RecordedRun {
   /** Filled in as the run learns them, so a failure is still recorded with what it knew. */
   from: Outcome["from"];
   to: Outcome["to"];
+  /** Who started it; a deploy that serves webhook requests names their delivery here. */
+  trigger: string;
+}
+
+async function record(ctx: Context, entry: HistoryEntry): Promise<void> {
+  await appendHistory(ctx.layout.stateDir, entry);
+  await afterRun(ctx, entry);
 }
 
 /** Runs fn holding the app lock; the lock is released however fn ends. */
@@ -48,25 +56,27 @@ export async function recorded(
   waitSec: number,
   fn: (run: RecordedRun) => Promise<Outcome>,
 ): Promise<Outcome> {
+  return withLock(ctx, command, waitSec, () => recordedRun(ctx, command, fn));
+}
+
+async function recordedRun(
+  ctx: Context,
+  command: string,
+  fn: (run: RecordedRun) => Promise<Outcome>,
+): Promise<Outcome> {
   const id = randomBytes(4).toString("hex");
-  const lock = await acquireLock(
-    ctx.layout.lockPath,
-    ctx.layout.lockHolderPath,
-    waitSec,
-    `rf-agent ${command}`,
-  );
   const baseLog = ctx.log;
   ctx.log = baseLog.child({ deploy: id });
-  const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null };
-  const startedAt = ctx.now();
   const trigger = detectTrigger(process.env);
+  const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null, trigger };
+  const startedAt = ctx.now();
   ctx.log.info({ command, trigger }, `rf-agent ${command} (${trigger})`);
   try {
     const result = await fn(run);
-    await appendHistory(ctx.layout.stateDir, {
+    await record(ctx, {
       id,
       command,
-      trigger,
+      trigger: run.trigger,
       startedAt: startedAt.toISOString(),
       ms: ctx.now().getTime() - startedAt.getTime(),
       from: result.from,
@@ -77,10 +87,10 @@ export async function recorded(
     });
     return result;
   } catch (e) {
-    await appendHistory(ctx.layout.stateDir, {
+    await record(ctx, {
       id,
       command,
-      trigger,
+      trigger: run.trigger,
       startedAt: startedAt.toISOString(),
       ms: ctx.now().getTime() - startedAt.getTime(),
       from: run.from,

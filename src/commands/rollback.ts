@@ -8,6 +8,7 @@ import { ensureAppUser } from "../ops/host.js";
 import { reconcile } from "../ops/reconcile.js";
 import { healthGate, quickHealthy, startColor, stopColor } from "../ops/start.js";
 import { writeUnits } from "../ops/install.js";
+import { runPostHook } from "../ops/hook-steps.js";
 import { deploy, type DeployOptions } from "./deploy.js";
 import { recorded, type Outcome } from "./recorded.js";
 
@@ -62,6 +63,7 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
       }
     }
     await cutover(ctx, run.steps, state, back, sha);
+    await runPostHook(ctx, run.steps, "post_rollback", back, sha);
     opts.print(
       `rolled back to ${sha.slice(0, 12)} on ${back} (was ${live.sha.slice(0, 12)} on ${live.color})`,
     );

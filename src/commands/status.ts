@@ -5,7 +5,7 @@ import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { readState } from "../ops/reconcile.js";
-import { servedByNginx } from "../ops/switch.js";
+import { previewUrl, servedByNginx } from "../ops/switch.js";
 
 export interface StatusReport {
   app: string;
@@ -22,6 +22,9 @@ export interface StatusReport {
     }
   >;
   lock: { pid: number; command: string; since: string } | null;
+  /** The preview server (idle color) when [nginx] preview_* is set. */
+  preview: { url: string; color: Color; sha: string | null } | null;
+  staged: { color: Color; sha: string } | null;
   lastRun: { id: string; command: string; startedAt: string; outcome: string; trigger: string } | null;
 }
 
@@ -64,6 +67,8 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
         }
       : null,
     slots,
+    preview: previewOf(ctx, live?.color ?? null, slots),
+    staged: state.staged,
     lock: (await isLocked(ctx.layout.lockPath))
       ? (holder ?? { pid: 0, command: "unknown", since: "" })
       : null,
@@ -79,12 +84,30 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
   };
 }
 
+function previewOf(
+  ctx: Context,
+  liveColor: Color | null,
+  slots: StatusReport["slots"],
+): StatusReport["preview"] {
+  const url = previewUrl(ctx);
+  if (!url || !liveColor) return null;
+  const color = liveColor === "blue" ? "green" : "blue";
+  return { url, color, sha: slots[color].sha };
+}
+
 export function formatStatus(r: StatusReport): string {
   const lines = [
     `app      ${r.app}`,
     `live     ${r.live ? `${r.live.color} ${r.live.sha.slice(0, 12)}${r.live.since ? ` since ${r.live.since}` : ""}` : "nothing deployed"}`,
   ];
   if (r.live && !r.nginx) lines.push("         (nginx does not answer /__rf-agent/live: is nginx running?)");
+  if (r.preview) {
+    lines.push(
+      `preview  ${r.preview.url} shows ${r.preview.color} ${r.preview.sha ? r.preview.sha.slice(0, 12) : "(empty)"}`,
+    );
+  }
+  if (r.staged)
+    lines.push(`staged   ${r.staged.color} ${r.staged.sha.slice(0, 12)}: \`rf-agent switch\` puts it live`);
   if (r.standby) lines.push(`standby  ${r.standby.color}, ${r.standby.secondsLeft} s left`);
   for (const c of COLORS) {
     const slot = r.slots[c];

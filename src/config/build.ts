@@ -3,7 +3,19 @@ import type { z } from "zod";
 import { DEFAULT_SERVICES, SOLE_SERVICE_ROUTE } from "./defaults.js";
 import { quote, type Problem } from "./problems.js";
 import type { RawConfig, Values } from "./read.js";
-import { appSchema, healthSchema, nginxSchema, serviceSchema, switchSchema, userSchema } from "./schema.js";
+import {
+  appSchema,
+  healthSchema,
+  hooksSchema,
+  metricsSchema,
+  nginxSchema,
+  notifySchema,
+  serviceSchema,
+  switchSchema,
+  triggerSchema,
+  userSchema,
+  webhookSchema,
+} from "./schema.js";
 import { COLORS, type Config, type ServiceConfig } from "./types.js";
 
 type Parsed<S extends z.ZodObject> = Partial<z.output<S>>;
@@ -62,6 +74,16 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
   const health = validate(healthSchema, "health", raw.fixed.health ?? empty, problems);
   const nginx = validate(nginxSchema, "nginx", raw.fixed.nginx ?? empty, problems);
   const sw = validate(switchSchema, "switch", raw.fixed.switch ?? empty, problems);
+  const hooks = validate(hooksSchema, "hooks", raw.fixed.hooks ?? empty, problems);
+  const notify = validate(notifySchema, "notify", raw.fixed.notify ?? empty, problems);
+  const metrics = validate(metricsSchema, "metrics", raw.fixed.metrics ?? empty, problems);
+  const trigger = validate(triggerSchema, "trigger", raw.fixed.trigger ?? empty, problems);
+  const webhook = validate(webhookSchema, "webhook", raw.fixed.webhook ?? empty, problems);
+  // The default port is checked by `rf-agent install`: it must not fail configs that never use it.
+  if (raw.fixed.webhook && Object.hasOwn(raw.fixed.webhook, "listen")) {
+    const owner = webhookPortOwner(webhook.listen?.port, nginx.listen, services);
+    if (owner) problems.push({ section: "webhook", key: "listen", message: owner });
+  }
   checkServices(services, nginx.listen, given, problems);
 
   if (problems.length > 0) return undefined;
@@ -79,10 +101,28 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
       requirements: a.requirements,
       pipArgs: a.pip_args,
       envFile: a.env_file,
+      colorEnvFiles: { blue: a.env_file_blue, green: a.env_file_green },
+      requiredEnv: a.required_env,
+      secretMinLength: a.secret_min_length,
     },
     services: services as ServiceConfig[],
     health: { timeoutSec: health.timeout!, intervalSec: health.interval!, successes: health.successes! },
-    nginx: { listen: nginx.listen!, serverName: nginx.server_name! },
+    nginx: {
+      listen: nginx.listen!,
+      serverName: nginx.server_name!,
+      previewListen: nginx.preview_listen!,
+      previewServerName: nginx.preview_server_name!,
+    },
+    hooks: {
+      preSwitch: hooks.pre_switch!,
+      postSwitch: hooks.post_switch!,
+      postRollback: hooks.post_rollback!,
+      timeoutSec: hooks.timeout!,
+    },
+    notify: { url: notify.url!, timeoutSec: notify.timeout! },
+    metrics: { textfile: metrics.textfile ?? null },
+    trigger: { schedule: trigger.schedule!.trim() === "" ? null : trigger.schedule!.trim() },
+    webhook: { listen: webhook.listen!, secretFile: webhook.secret_file!, provider: webhook.provider! },
     switch: { graceSec: sw.grace!, drainSec: sw.drain!, standbySec: sw.standby!, watchSec: sw.watch! },
   };
 }
@@ -99,6 +139,22 @@ function defaultUser(name: string, problems: Problem[]): string | undefined {
 }
 
 type PartialService = { name: string } & Partial<Omit<ServiceConfig, "name">>;
+
+/** Why the webhook listener cannot have this port (it shares the host with nginx and both colors). */
+export function webhookPortOwner(
+  port: number | undefined,
+  listen: number | undefined,
+  services: PartialService[],
+): string | undefined {
+  if (port === undefined) return undefined;
+  const owner =
+    port === listen
+      ? "the port nginx listens on ([nginx] listen)"
+      : services
+          .filter((s) => s.ports && COLORS.some((c) => s.ports![c] === port))
+          .map((s) => `a port of [service.${s.name}]`)[0];
+  return owner ? `port ${port} is also ${owner}` : undefined;
+}
 
 /** Every port is bound on the same host, and every route is a location in one nginx server. */
 function checkServices(

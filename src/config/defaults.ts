@@ -21,6 +21,15 @@ export const SWITCH_DEFAULTS = { grace: "5", drain: "30", standby: "0", watch: "
 
 export const SERVICE_DEFAULTS = { health: "/health", websocket: "false" } as const;
 
+// Empty schedule: no timer. The webhook listener binds loopback by default; nginx may proxy to it.
+export const TRIGGER_DEFAULTS = { schedule: "" } as const;
+
+export const WEBHOOK_DEFAULTS = {
+  listen: "127.0.0.1:9000",
+  secret_file: "/etc/rf-agent/webhook.secret",
+  provider: "github",
+} as const;
+
 /** A service's route when it is the only one. */
 export const SOLE_SERVICE_ROUTE = "/";
 

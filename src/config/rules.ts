@@ -100,3 +100,23 @@ export const words = (comments: boolean): Rule => {
     return split.ok ? undefined : split.error;
   };
 };
+
+// The webhook listener runs unprivileged (no CAP_NET_BIND_SERVICE), so its port must be >= 1024.
+const LISTEN = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9A-Fa-f:.]+)\]):(\d{1,5})$/;
+export const listenAddress: Rule = (v) => {
+  const m = LISTEN.exec(v);
+  const example = "e.g. 127.0.0.1:9000, 0.0.0.0:9000 or [::1]:9000";
+  if (!m) return `must be IP:PORT, ${example}`;
+  if (m[1] !== undefined && m[1].split(".").some((part) => Number(part) > 255))
+    return `must be IP:PORT with a valid IPv4 address, ${example}`;
+  const p = Number(m[3]);
+  if (p < 1024 || p > 65535)
+    return "port must be from 1024 to 65535 (the listener runs without privileges to bind lower ports)";
+  return undefined;
+};
+
+// systemd expands % specifiers in unit files; no calendar expression needs one.
+export const calendarText = when(
+  (v) => v.includes("%") || v.includes("\\"),
+  'must be a systemd OnCalendar expression (no % or \\), e.g. "*:0/5" or "Mon..Fri 03:00"',
+);

@@ -8,6 +8,8 @@ import {
   NGINX_DEFAULTS,
   SERVICE_DEFAULTS,
   SWITCH_DEFAULTS,
+  TRIGGER_DEFAULTS,
+  WEBHOOK_DEFAULTS,
 } from "./defaults.js";
 import * as r from "./rules.js";
 
@@ -62,10 +64,33 @@ export const appSchema = z.object({
       return split.ok ? split.words : [];
     })
     .prefault(APP_DEFAULTS.pip_args),
-  env_file: key([(v) => (v === "" ? undefined : (r.absolutePath(v) ?? r.plainPath(v)))])
-    .transform((v) => (v === "" ? null : v))
-    .prefault(APP_DEFAULTS.env_file),
+  env_file: optionalPath(APP_DEFAULTS.env_file),
+  // Per-color overrides, read after env_file so their values win.
+  env_file_blue: optionalPath(""),
+  env_file_green: optionalPath(""),
+  required_env: key([
+    r.matches(
+      /^\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*(?:,\s*[A-Za-z_][A-Za-z0-9_]*\s*)*)?$/,
+      "must be variable names separated by commas, e.g. DATABASE_URL, SECRET_KEY",
+    ),
+  ])
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .prefault(""),
+  secret_min_length: key([r.integerIn(1, 4096, "a whole number")])
+    .transform(Number)
+    .prefault("16"),
 });
+
+function optionalPath(fallback: string) {
+  return key([(v) => (v === "" ? undefined : (r.absolutePath(v) ?? r.plainPath(v)))])
+    .transform((v) => (v === "" ? null : v))
+    .prefault(fallback);
+}
 
 export const healthSchema = z.object({
   timeout: seconds("positive", HEALTH_DEFAULTS.timeout),
@@ -81,6 +106,39 @@ export const nginxSchema = z.object({
     r.matches(/\S/, "must name at least one server, or _ for any"),
     r.matches(/^[^;{}"'\\]*$/, "must be nginx server names separated by spaces, without ; { } \\ or quotes"),
   ]).prefault(NGINX_DEFAULTS.server_name),
+  // A second server block that serves the idle color with the same routes, for trying a release.
+  preview_listen: key([
+    (v) =>
+      v === "" || /^(?:\d{1,3}(?:\.\d{1,3}){3}:)?\d{1,5}$/.test(v)
+        ? undefined
+        : "must be PORT or IP:PORT, e.g. 127.0.0.1:8081",
+  ]).prefault(""),
+  preview_server_name: key([
+    r.matches(/^[^;{}"'\\]*$/, "must be nginx server names separated by spaces, without ; { } \\ or quotes"),
+  ]).prefault(""),
+});
+
+const command = key([r.words(true)]).prefault("");
+
+export const hooksSchema = z.object({
+  pre_switch: command,
+  post_switch: command,
+  post_rollback: command,
+  timeout: seconds("positive", "300"),
+});
+
+export const notifySchema = z.object({
+  url: key([
+    (v) =>
+      v === "" || /^https?:\/\/[^\s]+$/.test(v)
+        ? undefined
+        : "must be an http(s):// URL, e.g. https://hooks.slack.com/services/...",
+  ]).prefault(""),
+  timeout: seconds("positive", "5"),
+});
+
+export const metricsSchema = z.object({
+  textfile: optionalPath(""),
 });
 
 export const switchSchema = z.object({
@@ -115,12 +173,37 @@ export const serviceSchema = z.object({
     .prefault(SERVICE_DEFAULTS.websocket),
 });
 
+export const triggerSchema = z.object({
+  // Checked against `systemd-analyze calendar` by `rf-agent install`, where systemd is at hand.
+  schedule: key([r.calendarText]).prefault(TRIGGER_DEFAULTS.schedule),
+});
+
+export const WEBHOOK_PROVIDERS = ["github", "gitlab"] as const;
+
+export const webhookSchema = z.object({
+  listen: key([r.listenAddress])
+    .transform((v) => {
+      const cut = v.lastIndexOf(":");
+      return { host: v.slice(0, cut).replace(/^\[|\]$/g, ""), port: Number(v.slice(cut + 1)) };
+    })
+    .prefault(WEBHOOK_DEFAULTS.listen),
+  secret_file: key([r.nonEmpty, r.absolutePath, r.plainPath]).prefault(WEBHOOK_DEFAULTS.secret_file),
+  provider: key([r.matches(/^(?:github|gitlab)$/, `must be one of ${WEBHOOK_PROVIDERS.join(", ")}`)])
+    .transform((v) => v as (typeof WEBHOOK_PROVIDERS)[number])
+    .prefault(WEBHOOK_DEFAULTS.provider),
+});
+
 /** The fixed sections, by the name written in brackets. */
 export const SECTION_SCHEMAS = {
   app: appSchema,
   health: healthSchema,
   nginx: nginxSchema,
   switch: switchSchema,
+  hooks: hooksSchema,
+  notify: notifySchema,
+  metrics: metricsSchema,
+  trigger: triggerSchema,
+  webhook: webhookSchema,
 } as const;
 export type FixedSection = keyof typeof SECTION_SCHEMAS;
 

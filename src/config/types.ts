@@ -3,6 +3,8 @@
 export const COLORS = ["blue", "green"] as const;
 export type Color = (typeof COLORS)[number];
 
+export type WebhookProvider = "github" | "gitlab";
+
 export interface ServiceConfig {
   /** From the section name: [service.api] -> "api". */
   name: string;
@@ -29,6 +31,12 @@ export interface Config {
     requirements: string;
     pipArgs: string[];
     envFile: string | null;
+    /** Per-color EnvironmentFile read after envFile, so its values win. */
+    colorEnvFiles: Record<Color, string | null>;
+    /** Variables that must be set (and not placeholders) before anything starts. */
+    requiredEnv: string[];
+    /** Minimum length of a required variable whose name says it is a secret. */
+    secretMinLength: number;
   };
   services: ServiceConfig[];
   health: {
@@ -39,6 +47,28 @@ export interface Config {
   nginx: {
     listen: number;
     serverName: string;
+    /** Serves the idle color with the same routes ("" = off): PORT or IP:PORT. */
+    previewListen: string;
+    previewServerName: string;
+  };
+  hooks: {
+    preSwitch: string;
+    postSwitch: string;
+    postRollback: string;
+    timeoutSec: number;
+  };
+  notify: { url: string; timeoutSec: number };
+  metrics: { textfile: string | null };
+  trigger: {
+    /** OnCalendar expression of the deploy timer; null = no timer. */
+    schedule: string | null;
+  };
+  webhook: {
+    /** Where `rf-agent webhook` listens (host without brackets). */
+    listen: { host: string; port: number };
+    /** The shared secret (0600); the listener gets a copy through LoadCredential=. */
+    secretFile: string;
+    provider: WebhookProvider;
   };
   switch: {
     /** Seconds to let in-flight requests on nginx's old workers finish before stopping the old color. */

@@ -42,7 +42,8 @@ export function serviceArgv(command: string, port: number, venv: string): string
 
 // systemd expands % specifiers and $VARS in ExecStart=; user text must not.
 function quoteForSystemd(word: string): string {
-  const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$");
+  // Function replacers: a "$$" replacement string would mean a single "$".
+  const escaped = word.replaceAll("%", () => "%%").replaceAll("$", () => "$$");
   if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(escaped)) return escaped;
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }

@@ -31,6 +31,7 @@ export interface Layout {
   siteLinkPath: string;
   defaultSiteLinkPath: string;
   liveIncludePath: string;
+  previewIncludePath: string;
   stateDir: string;
   statePath: string;
   lockPath: string;
@@ -67,6 +68,7 @@ export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout
     siteLinkPath: path.join(dirs.nginxDir, "sites-enabled", `rf-agent-${app}.conf`),
     defaultSiteLinkPath: path.join(dirs.nginxDir, "sites-enabled", "default"),
     liveIncludePath: path.join(dirs.nginxDir, "rf-agent", app, "live.conf"),
+    previewIncludePath: path.join(dirs.nginxDir, "rf-agent", app, "preview.conf"),
     stateDir,
     statePath: path.join(stateDir, "state.json"),
     lockPath: path.join(dirs.runRoot, `${app}.lock`),

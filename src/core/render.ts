@@ -52,6 +52,9 @@ export function renderColorDropIn(
       port,
       venv,
       execStart: execStart(serviceArgv(service.command, port, venv)),
+      colorEnvFileLine: config.app.colorEnvFiles[color]
+        ? `EnvironmentFile=${config.app.colorEnvFiles[color]}`
+        : `# no env_file_${color} configured`,
     }),
   };
 }
@@ -94,6 +97,17 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
     )
     .join("");
   const serverName = config.nginx.serverName;
+  const { previewListen, previewServerName } = config.nginx;
+  const preview =
+    previewListen || previewServerName
+      ? fill(readTemplate("nginx/preview.conf"), {
+          app: config.app.name,
+          previewListen: previewListen || config.nginx.listen,
+          previewServerName: previewServerName || "_",
+          previewInclude: layout.previewIncludePath,
+          locations,
+        })
+      : "";
   return {
     path: layout.sitePath,
     mode: 0o644,
@@ -106,6 +120,7 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
       defaultServer: serverName === "_" ? " default_server" : "",
       serverName,
       liveInclude: layout.liveIncludePath,
+      preview,
     }),
   };
 }
@@ -115,6 +130,28 @@ export function renderLiveInclude(config: Config, layout: Layout, color: Color, 
     path: layout.liveIncludePath,
     mode: 0o644,
     content: fill(readTemplate("nginx/live.conf"), { app: config.app.name, color, sha }),
+  };
+}
+
+export function previewEnabled(config: Config): boolean {
+  return Boolean(config.nginx.previewListen || config.nginx.previewServerName);
+}
+
+/** The preview server shows the idle color; sha is what its checkout holds (zeros when empty). */
+export function renderPreviewInclude(
+  config: Config,
+  layout: Layout,
+  color: Color,
+  sha: string | null,
+): RenderedFile {
+  return {
+    path: layout.previewIncludePath,
+    mode: 0o644,
+    content: fill(readTemplate("nginx/preview-include.conf"), {
+      app: config.app.name,
+      color,
+      sha: sha ?? "0".repeat(40),
+    }),
   };
 }
 

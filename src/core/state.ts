@@ -17,6 +17,8 @@ export const StateSchema = z.object({
   }),
   /** The previous color kept running for an instant rollback, until this time. */
   standby: z.object({ color, until: z.string() }).nullable(),
+  /** Installed and healthy in the idle color by `deploy --no-switch`, waiting for `rf-agent switch`. */
+  staged: z.object({ color, sha }).nullable().default(null),
 });
 
 export type State = z.infer<typeof StateSchema>;
@@ -29,6 +31,7 @@ export function emptyState(app: string): State {
     previous: null,
     slots: { blue: null, green: null },
     standby: null,
+    staged: null,
   };
 }
 
@@ -43,7 +46,10 @@ export function afterSwitch(state: State, to: Color, toSha: string, now: Date): 
     ...state,
     live: { color: to, sha: toSha, since: now.toISOString() },
     previous: from && from.color !== to ? { color: from.color, sha: from.sha } : state.previous,
-    slots: { ...state.slots, [to]: state.slots[to] ?? { sha: toSha, installedAt: now.toISOString() } },
+    slots: {
+      ...state.slots,
+      [to]: state.slots[to]?.sha === toSha ? state.slots[to] : { sha: toSha, installedAt: now.toISOString() },
+    },
   };
 }
 

@@ -22,6 +22,8 @@ export interface RunOptions {
   code?: ErrorCode;
   /** Hint attached to the error when the command fails. */
   hint?: string;
+  /** Each stdout line as it arrives, for long-running output (journalctl -f); stdout is then not kept. */
+  onLine?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -34,6 +36,11 @@ export type Runner = (file: string, args: string[], options?: RunOptions) => Pro
 
 const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/** Credentials in URLs (https://user:token@host) never reach a log line or an error message. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, "$1***@");
+}
+
 /** Last lines of a command's output, for error messages. */
 export function tail(text: string, lines = 15): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
@@ -41,7 +48,10 @@ export function tail(text: string, lines = 15): string {
 
 export function createRunner(log: Logger): Runner {
   return async (file, args, options = {}) => {
-    log.debug({ cmd: [file, ...args].join(" "), cwd: options.cwd, as: options.as?.uid }, "run");
+    log.debug(
+      { cmd: maskUrlCredentials([file, ...args].join(" ")), cwd: options.cwd, as: options.as?.uid },
+      "run",
+    );
     const env = options.as
       ? { PATH: SAFE_PATH, HOME: options.as.home, LANG: "C.UTF-8", ...options.env }
       : { ...options.env };
@@ -55,6 +65,7 @@ export function createRunner(log: Logger): Runner {
         timeout: options.timeoutMs,
         input: options.input,
         stdin: options.input === undefined ? "ignore" : "pipe",
+        ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
         reject: options.reject !== false,
         all: false,
         stripFinalNewline: true,
@@ -70,8 +81,15 @@ export function createRunner(log: Logger): Runner {
   };
 }
 
+// An execa transform that hands each line on and keeps none of it.
+function lineCallback(onLine: (line: string) => void) {
+  return function* (line: unknown): Generator<string, void, unknown> {
+    onLine(String(line));
+  };
+}
+
 function toRfError(e: unknown, file: string, args: string[], options: RunOptions): RfError {
-  const cmd = [file, ...args].join(" ");
+  const cmd = maskUrlCredentials([file, ...args].join(" "));
   if (e instanceof ExecaError) {
     const why = e.timedOut
       ? `timed out after ${Math.round((options.timeoutMs ?? 0) / 1000)} s`
@@ -80,7 +98,7 @@ function toRfError(e: unknown, file: string, args: string[], options: RunOptions
         : e.exitCode !== undefined
           ? `exited with status ${e.exitCode}`
           : (e.shortMessage ?? "failed");
-    const output = tail(`${String(e.stderr ?? "")}\n${String(e.stdout ?? "")}`.trim());
+    const output = maskUrlCredentials(tail(`${String(e.stderr ?? "")}\n${String(e.stdout ?? "")}`.trim()));
     return new RfError(options.code ?? "COMMAND", `\`${cmd}\` ${why}`, {
       hint: options.hint,
       details: output || undefined,

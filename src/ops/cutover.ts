@@ -29,7 +29,7 @@ export async function cutover(
   await steps.run("switch nginx", () => switchTo(ctx, to, sha), { to });
   const switchMs = Math.round(performance.now() - t0);
   const flipAt = Date.now();
-  let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null };
+  let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null, staged: null };
   await saveState(ctx.layout, next);
 
   const problem =

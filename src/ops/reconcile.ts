@@ -3,7 +3,6 @@
 import { readIfExists } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
 import { loadState, saveState } from "../adapters/state-store.js";
-import { isActive } from "../adapters/systemd.js";
 import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
 import { other } from "../core/layout.js";
@@ -61,9 +60,8 @@ export async function expireStandby(ctx: Context, state: State): Promise<State> 
   if (!sb) return state;
   if (state.live?.color === sb.color) return { ...state, standby: null };
   if (new Date(sb.until).getTime() > ctx.now().getTime()) return state;
-  if (await isActive(ctx.run, ctx.layout.units(sb.color)[0] ?? "")) {
-    ctx.log.info({ color: sb.color }, `warm standby of ${sb.color} expired: stopping it`);
-    await stopColor(ctx, sb.color);
-  }
+  ctx.log.info({ color: sb.color }, `warm standby of ${sb.color} expired: stopping it`);
+  // Stopping is idempotent; every unit of the color, whichever is still up.
+  await stopColor(ctx, sb.color);
   return { ...state, standby: null };
 }

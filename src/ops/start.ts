@@ -13,14 +13,13 @@ export async function checkPorts(ctx: Context, color: Color): Promise<void> {
     const unit = ctx.layout.unit(service, color);
     for (const l of await listeners(ctx.run, port)) {
       if (l.pid && (await unitOfPid(l.pid)) === unit) continue;
-      const cmd = l.pid ? await commandOfPid(l.pid) : "unknown process";
-      throw new RfError(
-        "PORT_BUSY",
-        `port ${port} of ${service.name} (${color}) is held by pid ${l.pid}: ${cmd}`,
-        {
-          hint: `stop that process (kill ${l.pid}) or give [service.${service.name}] other ports, then deploy again`,
-        },
-      );
+      const who = l.pid ? `pid ${l.pid}: ${await commandOfPid(l.pid)}` : "a process rf-agent cannot see";
+      const stop = l.pid
+        ? `stop that process (kill ${l.pid})`
+        : `find it with \`ss -ltnp 'sport = :${port}'\` and stop it`;
+      throw new RfError("PORT_BUSY", `port ${port} of ${service.name} (${color}) is held by ${who}`, {
+        hint: `${stop}, or give [service.${service.name}] other ports, then deploy again`,
+      });
     }
   }
 }

@@ -1,11 +1,20 @@
-// Moving nginx to a color: one small include swapped atomically, tested, reloaded, and confirmed.
-import { lstat, readlink, rm, symlink } from "node:fs/promises";
+// Moving nginx to a color: small includes swapped atomically, tested, reloaded, and confirmed.
+import { lstat, readlink, rm, stat, symlink } from "node:fs/promises";
+import path from "node:path";
 import { readIfExists, writeAtomic } from "../adapters/files.js";
+import { headSha } from "../adapters/git.js";
 import { askLive, confirmLive, reload, testConfig } from "../adapters/nginx.js";
 import type { Color } from "../config/types.js";
 import { nginxHost, type Context } from "../context.js";
 import { RfError } from "../errors.js";
-import { renderLiveInclude, renderSite } from "../core/render.js";
+import { other } from "../core/layout.js";
+import {
+  previewEnabled,
+  renderLiveInclude,
+  renderPreviewInclude,
+  renderSite,
+  type RenderedFile,
+} from "../core/render.js";
 
 async function linkTarget(p: string): Promise<string | null> {
   try {
@@ -16,55 +25,99 @@ async function linkTarget(p: string): Promise<string | null> {
   }
 }
 
-async function restoreFile(p: string, content: string | null, mode = 0o644): Promise<void> {
-  if (content === null) await rm(p, { force: true });
-  else await writeAtomic(p, content, mode);
-}
-
 async function restoreLink(p: string, target: string | null): Promise<void> {
   await rm(p, { force: true });
   if (target !== null) await symlink(target, p);
 }
 
-/** Writes site + include for `to`; on `nginx -t` failure puts every file back as it was and reloads nothing. */
-export async function switchTo(ctx: Context, to: Color, sha: string): Promise<void> {
-  const { layout, config, log } = ctx;
-  const site = renderSite(config, layout);
-  const include = renderLiveInclude(config, layout, to, sha);
-  const before = {
-    site: await readIfExists(layout.sitePath),
-    include: await readIfExists(layout.liveIncludePath),
-    link: await linkTarget(layout.siteLinkPath),
-    defaultLink: await linkTarget(layout.defaultSiteLinkPath),
-  };
-  if (before.site !== site.content) await writeAtomic(site.path, site.content, site.mode);
-  if (before.link !== site.path) await restoreLink(layout.siteLinkPath, site.path);
-  // Debian's default site also claims default_server on port 80 and would shadow ours.
-  if (before.defaultLink !== null && config.nginx.serverName === "_") {
-    await rm(layout.defaultSiteLinkPath, { force: true });
-    log.warn(
-      { link: layout.defaultSiteLinkPath },
-      "disabled nginx's default site: it would shadow ours on the same port",
-    );
-  }
-  await writeAtomic(include.path, include.content, include.mode);
+/**
+ * Writes the files, then `nginx -t`; on failure every file and link is put back as it was and
+ * nothing is reloaded. `extra` runs after the files are written (links), `undo` reverses it.
+ */
+async function applyNginx(
+  ctx: Context,
+  files: RenderedFile[],
+  extra?: { apply: () => Promise<void>; undo: () => Promise<void> },
+): Promise<void> {
+  const before = await Promise.all(files.map((f) => readIfExists(f.path)));
+  for (const [i, f] of files.entries())
+    if (before[i] !== f.content) await writeAtomic(f.path, f.content, f.mode);
+  await extra?.apply();
   const test = await testConfig(ctx.run);
   if (!test.ok) {
-    await restoreFile(layout.liveIncludePath, before.include);
-    await restoreFile(layout.sitePath, before.site);
-    await restoreLink(layout.siteLinkPath, before.link);
-    if (before.defaultLink !== null) await restoreLink(layout.defaultSiteLinkPath, before.defaultLink);
+    for (const [i, f] of files.entries()) {
+      const old = before[i] ?? null;
+      if (old === null) await rm(f.path, { force: true });
+      else await writeAtomic(f.path, old, f.mode);
+    }
+    await extra?.undo();
     throw new RfError("NGINX", "`nginx -t` rejects the configuration, so nginx was not switched", {
       hint: "fix the file nginx names below (it may not be ours), check with `nginx -t`, then run the command again",
       details: test.output,
     });
   }
   await reload(ctx.run);
+}
+
+/** Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed. */
+export async function switchTo(ctx: Context, to: Color, sha: string): Promise<void> {
+  const { layout, config, log } = ctx;
+  const site = renderSite(config, layout);
+  const files = [site, renderLiveInclude(config, layout, to, sha)];
+  if (previewEnabled(config)) {
+    const idleSha = await headSha(layout.checkout(other(to)), ctx.user);
+    files.push(renderPreviewInclude(config, layout, other(to), idleSha));
+  }
+  if (!(await stat(path.dirname(layout.siteLinkPath)).catch(() => null))) {
+    throw new RfError("NGINX", `nginx has no ${path.dirname(layout.siteLinkPath)} directory`, {
+      hint: "rf-agent expects Debian's nginx layout (sites-available/sites-enabled): apt-get install nginx",
+    });
+  }
+  const link = await linkTarget(layout.siteLinkPath);
+  const defaultLink = await linkTarget(layout.defaultSiteLinkPath);
+  // Debian's default site also claims default_server on port 80 and would shadow ours.
+  const dropDefault = defaultLink !== null && config.nginx.serverName === "_";
+  await applyNginx(ctx, files, {
+    apply: async () => {
+      if (link !== site.path) await restoreLink(layout.siteLinkPath, site.path);
+      if (dropDefault) await rm(layout.defaultSiteLinkPath, { force: true });
+    },
+    undo: async () => {
+      await restoreLink(layout.siteLinkPath, link);
+      if (dropDefault) await restoreLink(layout.defaultSiteLinkPath, defaultLink);
+    },
+  });
+  if (dropDefault) {
+    log.warn(
+      { link: layout.defaultSiteLinkPath },
+      "disabled nginx's default site: it would shadow ours on the same port",
+    );
+  }
   await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
+}
+
+/** Points the preview server at `color` (the idle one, after `deploy --no-switch`). */
+export async function showInPreview(ctx: Context, color: Color, sha: string): Promise<void> {
+  if (!previewEnabled(ctx.config)) return;
+  await applyNginx(ctx, [renderPreviewInclude(ctx.config, ctx.layout, color, sha)]);
 }
 
 /** The color and commit nginx serves right now, asked of nginx itself. */
 export async function servedByNginx(ctx: Context): Promise<{ color: Color; sha: string } | null> {
   const a = await askLive(ctx.get, ctx.config.nginx.listen, nginxHost(ctx.config)).catch(() => null);
   return a && (a.color === "blue" || a.color === "green") ? { color: a.color, sha: a.sha } : null;
+}
+
+/** Where the preview server can be reached, for status; null when preview is off. */
+export function previewUrl(ctx: Context): string | null {
+  const { previewListen, previewServerName, listen } = ctx.config.nginx;
+  if (!previewListen && !previewServerName) return null;
+  const hostPort = previewListen || String(listen);
+  const host = previewServerName
+    ? previewServerName.split(/\s+/)[0]
+    : hostPort.includes(":")
+      ? hostPort.split(":")[0]
+      : "127.0.0.1";
+  const port = hostPort.includes(":") ? hostPort.split(":")[1] : hostPort;
+  return `http://${host}${port === "80" ? "" : `:${port}`}/`;
 }

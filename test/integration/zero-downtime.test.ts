@@ -117,7 +117,7 @@ describe("zero downtime", () => {
       const r = await server.rfAgent(["deploy"]);
       expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/port 8000 of api \(blue\) is held by pid \d+: .*http\.server/);
-      expect(r.stderr).toMatch(/fix: stop that process \(kill \d+\)/);
+      expect(r.stderr).toMatch(/fix: stop that process \(kill \d+\), or give \[service.api\] other ports/);
       expect(await served()).toBe("1.0.2/green");
     } finally {
       stray.kill("SIGTERM");

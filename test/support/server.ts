@@ -166,7 +166,9 @@ mv -f -- "$tmp" "$1"`;
 
   /** An HTTP request through the server's nginx on 127.0.0.1:80. */
   async curl(urlPath: string, opts: CurlOptions = {}): Promise<CurlResult> {
-    if (!urlPath.startsWith("/")) throw new Error(`curl path must start with '/': ${urlPath}`);
+    const absolute = /^https?:\/\//.test(urlPath);
+    if (!absolute && !urlPath.startsWith("/"))
+      throw new Error(`curl path must start with '/' or be a URL: ${urlPath}`);
     const args = [
       "-sS",
       "-o",
@@ -179,7 +181,7 @@ mv -f -- "$tmp" "$1"`;
     if (opts.method) args.push("-X", opts.method);
     for (const [key, value] of Object.entries(opts.headers ?? {})) args.push("-H", `${key}: ${value}`);
     if (opts.body !== undefined) args.push("--data-binary", "@-");
-    args.push(`http://127.0.0.1:80${urlPath}`);
+    args.push(absolute ? urlPath : `http://127.0.0.1:80${urlPath}`);
     const r = await this.exec("curl", args, opts.body === undefined ? {} : { input: opts.body });
     const cut = r.stdout.lastIndexOf("\n");
     const status = Number(r.stdout.slice(cut + 1)) || 0;

@@ -106,3 +106,19 @@ async def echo(request: Request) -> dict[str, Any]:
     except ValueError:
         raise HTTPException(status_code=400, detail="body must be JSON") from None
     return {"echo": body, "version": VERSION, "color": COLOR}
+
+
+@app.get("/api/db")
+def db() -> dict[str, Any]:
+    """The migrations the shared database has (see migrations/migrate.py)."""
+    import sqlite3
+
+    path = Path(os.environ.get("APP_DB") or Path(os.environ.get("HOME", "/tmp")) / "data" / "app.db")
+    if not path.exists():
+        return {"db": str(path), "migrations": []}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        try:
+            rows = con.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()
+        except sqlite3.Error:
+            rows = []
+    return {"db": str(path), "migrations": [r[0] for r in rows]}

@@ -39,11 +39,23 @@ describe("parseConfig: valid files", () => {
         requirements: "requirements.txt",
         pipArgs: [],
         envFile: null,
+        colorEnvFiles: { blue: null, green: null },
+        requiredEnv: [],
+        secretMinLength: 16,
       },
       services: DEFAULT_SERVICES,
       health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-      nginx: { listen: 80, serverName: "_" },
+      nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
       switch: { graceSec: 5, drainSec: 30, standbySec: 0, watchSec: 10 },
+      hooks: { preSwitch: "", postSwitch: "", postRollback: "", timeoutSec: 300 },
+      notify: { url: "", timeoutSec: 5 },
+      metrics: { textfile: null },
+      trigger: { schedule: null },
+      webhook: {
+        listen: { host: "127.0.0.1", port: 9000 },
+        secretFile: "/etc/rf-agent/webhook.secret",
+        provider: "github",
+      },
     } satisfies Config);
   });
 
@@ -60,11 +72,23 @@ describe("parseConfig: valid files", () => {
         requirements: "requirements.txt",
         pipArgs: [],
         envFile: null,
+        colorEnvFiles: { blue: null, green: null },
+        requiredEnv: [],
+        secretMinLength: 16,
       },
       services: DEFAULT_SERVICES,
       health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-      nginx: { listen: 80, serverName: "_" },
+      nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
       switch: { graceSec: 5, drainSec: 30, standbySec: 0, watchSec: 10 },
+      hooks: { preSwitch: "", postSwitch: "", postRollback: "", timeoutSec: 300 },
+      notify: { url: "", timeoutSec: 5 },
+      metrics: { textfile: null },
+      trigger: { schedule: null },
+      webhook: {
+        listen: { host: "127.0.0.1", port: 9000 },
+        secretFile: "/etc/rf-agent/webhook.secret",
+        provider: "github",
+      },
     } satisfies Config);
   });
 
@@ -177,7 +201,12 @@ watch = 0
       envFile: "/etc/shop/env",
     });
     expect(config.health).toEqual({ timeoutSec: 90.5, intervalSec: 0.25, successes: 1 });
-    expect(config.nginx).toEqual({ listen: 8080, serverName: "shop.example.com www.shop.example.com" });
+    expect(config.nginx).toEqual({
+      listen: 8080,
+      serverName: "shop.example.com www.shop.example.com",
+      previewListen: "",
+      previewServerName: "",
+    });
     expect(config.switch).toEqual({ graceSec: 0, drainSec: 0.5, standbySec: 600, watchSec: 0 });
   });
 

@@ -68,14 +68,20 @@ describe("planDeploy", () => {
   });
 
   it("keeps the old color as warm standby when standby > 0", () => {
-    const i = input({ live: { color: "green", sha: sha("c") }, idle: "blue" }, (c) => (c.switch.standbySec = 300));
+    const i = input(
+      { live: { color: "green", sha: sha("c") }, idle: "blue" },
+      (c) => (c.switch.standbySec = 300),
+    );
     expect(detail(i, "drain + stop old")).toBe(
       "grace 5 s, then wait up to 30 s for connections to green to end, then keep it as warm standby for 300 s",
     );
   });
 
   it("has no watch step when watch is 0", () => {
-    const i = input({ live: { color: "blue", sha: sha("b") }, idle: "green" }, (c) => (c.switch.watchSec = 0));
+    const i = input(
+      { live: { color: "blue", sha: sha("b") }, idle: "green" },
+      (c) => (c.switch.watchSec = 0),
+    );
     expect(titles(i)).not.toContain("watch");
     expect(titles(i).at(-1)).toBe("drain + stop old");
   });

@@ -1,20 +1,18 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { layoutFor } from "../../../src/core/layout.js";
 import {
   parseLiveInclude,
+  previewEnabled,
   renderColorDropIn,
   renderLiveInclude,
+  renderPreviewInclude,
   renderSite,
   renderTemplateUnit,
   renderUnits,
 } from "../../../src/core/render.js";
 import { sha, testConfig } from "../helpers/config.js";
-
-function fixture(name: string): string {
-  return readFileSync(new URL(`../../fixtures/rendered/${name}`, import.meta.url), "utf8");
-}
+import { readRendered as fixture, RENDERED } from "../helpers/rendered.js";
 
 function setup(patch?: (config: Config) => void) {
   const config = testConfig(patch);
@@ -31,6 +29,12 @@ function locationBlock(site: string, route: string): string[] {
   const end = lines.indexOf("    }", start);
   return lines.slice(start, end + 1);
 }
+
+describe("test/fixtures/rendered", () => {
+  it.each(Object.keys(RENDERED))("%s is exactly what the renderer writes", (name) => {
+    expect(RENDERED[name]!().content).toBe(fixture(name));
+  });
+});
 
 describe("renderTemplateUnit", () => {
   it("renders the api template exactly", () => {
@@ -117,14 +121,25 @@ describe("renderColorDropIn", () => {
     expect(execLine).toBe('ExecStart=/opt/bin/run --port 8000 --fmt %%H "two words"');
   });
 
-  // src bug: quoteForSystemd's replaceAll("$", "$$") inserts one "$" ("$$" is a replacement
-  // pattern), so systemd expands $HOME. Drop `.fails` once src/core/command-line.ts is fixed.
-  it.fails("escapes $ so systemd does not expand variables in the command", () => {
+  it("doubles $ so systemd does not expand variables in the command", () => {
     const { config, layout, api } = setup((c) => (c.services[0]!.command = "/opt/bin/run {port} $HOME"));
     const execLine = renderColorDropIn(config, layout, api, "blue")
       .content.split("\n")
       .filter((l) => l.startsWith("ExecStart="))[1];
     expect(execLine).toBe('ExecStart=/opt/bin/run 8000 "$$HOME"');
+  });
+});
+
+describe("renderColorDropIn with per-color env files", () => {
+  it("names a color's env file in that color's drop-in only", () => {
+    const { config, layout, api } = setup(
+      (c) => (c.app.colorEnvFiles = { blue: null, green: "/etc/demo/green.env" }),
+    );
+    const green = renderColorDropIn(config, layout, api, "green").content.split("\n");
+    const blue = renderColorDropIn(config, layout, api, "blue").content.split("\n");
+    expect(green).toContain("EnvironmentFile=/etc/demo/green.env");
+    expect(blue).toContain("# no env_file_blue configured");
+    expect(blue.some((l) => l.startsWith("EnvironmentFile="))).toBe(false);
   });
 });
 
@@ -202,6 +217,46 @@ describe("renderSite", () => {
     expect(content).toContain("proxy_pass http://rf_rio_futuro_web_$rf_live_color;");
     expect(content).toContain(`'{"app":"rio-futuro","color":"$rf_live_color","sha":"$rf_live_sha"}\\n'`);
     expect(content).not.toMatch(/rf_rio-futuro/);
+  });
+});
+
+describe("preview server", () => {
+  it("is off by default: one server block, no preview include", () => {
+    const { config, layout } = setup();
+    expect(previewEnabled(config)).toBe(false);
+    const content = renderSite(config, layout).content;
+    expect(content.match(/^server \{$/gm)).toHaveLength(1);
+    expect(content).not.toContain("preview");
+  });
+
+  it("serves the same routes from the preview include on its own listen", () => {
+    const { config, layout } = setup((c) => (c.nginx.previewListen = "127.0.0.1:8081"));
+    expect(previewEnabled(config)).toBe(true);
+    const content = renderSite(config, layout).content;
+    const preview = content.slice(content.indexOf("# Preview:"));
+    expect(content.match(/^server \{$/gm)).toHaveLength(2);
+    expect(preview).toContain("    listen 127.0.0.1:8081;\n    server_name _;\n");
+    expect(preview).toContain("    include /etc/nginx/rf-agent/demo/preview.conf;\n");
+    expect(preview).toContain("    location /api/ {\n        proxy_pass http://rf_demo_api_$rf_live_color;");
+    expect(preview).toContain("    location / {\n        proxy_pass http://rf_demo_web_$rf_live_color;");
+    expect(preview).not.toContain("default_server");
+  });
+
+  it("with only a server name, listens on the main port", () => {
+    const { config, layout } = setup((c) => (c.nginx.previewServerName = "preview.example.com"));
+    const preview = renderSite(config, layout).content.split("# Preview:")[1] ?? "";
+    expect(preview).toContain("    listen 80;\n    server_name preview.example.com;\n");
+  });
+
+  it("shows the idle color, and zeros for a slot with no checkout", () => {
+    const { config, layout } = setup();
+    const file = renderPreviewInclude(config, layout, "blue", null);
+    expect(file.path).toBe("/etc/nginx/rf-agent/demo/preview.conf");
+    expect(file.content.split("\n")).toContain("set $rf_live_color blue;");
+    expect(file.content.split("\n")).toContain(`set $rf_live_sha ${"0".repeat(40)};`);
+    expect(renderPreviewInclude(config, layout, "green", sha("c")).content).toContain(
+      `set $rf_live_sha ${sha("c")};`,
+    );
   });
 });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { afterSwitch, emptyState, idleColor, StateSchema, withSlot, type State } from "../../../src/core/state.js";
+import {
+  afterSwitch,
+  emptyState,
+  idleColor,
+  StateSchema,
+  withSlot,
+  type State,
+} from "../../../src/core/state.js";
 import { sha } from "../helpers/config.js";
 
 const T0 = new Date("2025-01-02T03:04:05.000Z");
@@ -18,13 +25,14 @@ describe("emptyState", () => {
   it("is valid and knows nothing", () => {
     const s = emptyState("demo");
     expect(StateSchema.parse(s)).toEqual(s);
-    expect(s).toEqual({
+    expect(s).toMatchObject({
       version: 1,
       app: "demo",
       live: null,
       previous: null,
       slots: { blue: null, green: null },
       standby: null,
+      staged: null,
     });
   });
 });
@@ -74,7 +82,10 @@ describe("afterSwitch", () => {
   });
 
   it("keeps standby and app as they were", () => {
-    const before: State = { ...liveOn("blue", sha("a")), standby: { color: "green", until: T1.toISOString() } };
+    const before: State = {
+      ...liveOn("blue", sha("a")),
+      standby: { color: "green", until: T1.toISOString() },
+    };
     const next = afterSwitch(before, "green", sha("b"), T1);
     expect(next.standby).toEqual(before.standby);
     expect(next.app).toBe("demo");
@@ -102,6 +113,14 @@ describe("StateSchema", () => {
 
   it("accepts a valid state", () => {
     expect(StateSchema.safeParse(valid()).success).toBe(true);
+  });
+
+  it("reads a state file written before `staged` existed, as nothing staged", () => {
+    const old = valid() as Partial<State>;
+    delete old.staged;
+    const parsed = StateSchema.safeParse(old);
+    expect(parsed.success).toBe(true);
+    expect(parsed.data?.staged).toBeNull();
   });
 
   it.each([

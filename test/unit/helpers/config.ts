@@ -34,11 +34,23 @@ export function testConfig(patch?: (config: Config) => void): Config {
       requirements: "requirements.txt",
       pipArgs: [],
       envFile: null,
+      colorEnvFiles: { blue: null, green: null },
+      requiredEnv: [],
+      secretMinLength: 16,
     },
     services: [structuredClone(API), structuredClone(WEB)],
     health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-    nginx: { listen: 80, serverName: "_" },
+    nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
     switch: { graceSec: 5, drainSec: 30, standbySec: 0, watchSec: 10 },
+    hooks: { preSwitch: "", postSwitch: "", postRollback: "", timeoutSec: 300 },
+    notify: { url: "", timeoutSec: 5 },
+    metrics: { textfile: null },
+    trigger: { schedule: null },
+    webhook: {
+      listen: { host: "127.0.0.1", port: 9000 },
+      secretFile: "/etc/rf-agent/webhook.secret",
+      provider: "github",
+    },
   };
   patch?.(config);
   return config;

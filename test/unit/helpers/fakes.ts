@@ -68,7 +68,9 @@ export function captureLogger(level = "debug"): { log: Logger; records: Record<s
 }
 
 /** A fresh directory under os.tmpdir(), and a function removing it. */
-export async function tempDir(prefix = "rf-agent-unit-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "rf-agent-unit-",
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -86,7 +88,13 @@ export function dirsUnder(dir: string): HostDirs {
 /** A Context of fakes: nothing here touches systemd, nginx or the network. */
 export function fakeContext(
   config: Config,
-  parts: { run?: Runner; get?: HttpGet; log?: Logger; dirs?: HostDirs; sleep?: (ms: number) => Promise<void> } = {},
+  parts: {
+    run?: Runner;
+    get?: HttpGet;
+    log?: Logger;
+    dirs?: HostDirs;
+    sleep?: (ms: number) => Promise<void>;
+  } = {},
 ): Context {
   return {
     config,

@@ -1,0 +1,40 @@
+// What `rf-agent install` wrote, so a second install changes only what differs and `uninstall`
+// removes exactly that. Root-only, under the app's state dir.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { ensureDir, readIfExists, writeAtomic } from "../adapters/files.js";
+import path from "node:path";
+
+const ManifestSchema = z.object({
+  version: z.literal(1),
+  app: z.string(),
+  installedAt: z.string(),
+  files: z.array(z.object({ path: z.string(), sha256: z.string() })),
+  /** Enabled and started by install: the timer (if any), the .path unit, the listener. */
+  units: z.array(z.string()),
+  /** Set when install generated the secret; holds its digest, so a secret replaced since is kept. */
+  generatedSecret: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  /** Digest of what the listener read at its last start (config and secret): a change restarts it. */
+  listenerInputs: z.string(),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+export function sha256(text: string | Buffer): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export async function readManifest(file: string): Promise<Manifest | null> {
+  const text = await readIfExists(file);
+  if (text === null) return null;
+  try {
+    const parsed = ManifestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeManifest(file: string, manifest: Manifest): Promise<void> {
+  await ensureDir(path.dirname(file), 0o700);
+  await writeAtomic(file, JSON.stringify(manifest, null, 2) + "\n", 0o600);
+}

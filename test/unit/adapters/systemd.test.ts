@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import {
+  daemonReload,
+  isActive,
+  journalTail,
+  resetFailed,
+  restart,
+  start,
+  status,
+  stop,
+  systemdRunning,
+} from "../../../src/adapters/systemd.js";
+import { fakeRunner } from "../helpers/fakes.js";
+
+const UNITS = ["demo-api@blue.service", "demo-web@blue.service"];
+const line = (c: { file: string; args: string[] }) => [c.file, ...c.args].join(" ");
+
+describe("status", () => {
+  it("parses systemctl show", async () => {
+    const run = fakeRunner(() => ({
+      stdout: [
+        "ActiveState=failed",
+        "SubState=failed",
+        "MainPID=0",
+        "NRestarts=4",
+        "Result=exit-code",
+        "ExecMainStatus=1",
+      ].join("\n"),
+    }));
+    expect(await status(run, "demo-api@blue.service")).toEqual({
+      unit: "demo-api@blue.service",
+      activeState: "failed",
+      subState: "failed",
+      mainPid: 0,
+      restarts: 4,
+      result: "exit-code",
+      execMainStatus: 1,
+    });
+    expect(line(run.calls[0]!)).toBe(
+      "systemctl show demo-api@blue.service --property=ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus",
+    );
+  });
+
+  it("keeps '=' inside values and defaults what is missing", async () => {
+    const run = fakeRunner(() => ({ stdout: "ActiveState=active\nResult=a=b\n" }));
+    expect(await status(run, "x.service")).toMatchObject({
+      activeState: "active",
+      subState: "unknown",
+      mainPid: 0,
+      restarts: 0,
+      result: "a=b",
+    });
+  });
+});
+
+describe("verbs", () => {
+  it("restart and start do not block, and fail as SYSTEMD", async () => {
+    const run = fakeRunner();
+    await restart(run, UNITS);
+    await start(run, UNITS);
+    expect(run.calls.map(line)).toEqual([
+      "systemctl restart --no-block demo-api@blue.service demo-web@blue.service",
+      "systemctl start --no-block demo-api@blue.service demo-web@blue.service",
+    ]);
+    expect(run.calls.every((c) => c.options?.code === "SYSTEMD")).toBe(true);
+  });
+
+  it("stop waits for the units, and does nothing without units", async () => {
+    const run = fakeRunner();
+    await stop(run, []);
+    expect(run.calls).toHaveLength(0);
+    await stop(run, UNITS);
+    expect(run.calls.map(line)).toEqual(["systemctl stop demo-api@blue.service demo-web@blue.service"]);
+    expect(run.calls[0]!.options).toMatchObject({ code: "SYSTEMD", timeoutMs: 120_000 });
+  });
+
+  it("reset-failed never throws, daemon-reload does", async () => {
+    const run = fakeRunner();
+    await resetFailed(run, UNITS);
+    await daemonReload(run);
+    expect(run.calls[0]!.options).toEqual({ reject: false });
+    expect(run.calls[1]!.options?.reject).toBeUndefined();
+    expect(line(run.calls[1]!)).toBe("systemctl daemon-reload");
+  });
+});
+
+describe("isActive / systemdRunning / journalTail", () => {
+  it("isActive follows the exit status", async () => {
+    expect(
+      await isActive(
+        fakeRunner(() => ({ exitCode: 0 })),
+        "nginx.service",
+      ),
+    ).toBe(true);
+    expect(
+      await isActive(
+        fakeRunner(() => ({ exitCode: 3 })),
+        "nginx.service",
+      ),
+    ).toBe(false);
+  });
+
+  it.each([
+    ["running", true],
+    ["degraded", true],
+    ["starting", true],
+    ["offline", false],
+    ["", false],
+  ])("systemdRunning is %s -> %s", async (answer, expected) => {
+    expect(await systemdRunning(fakeRunner(() => ({ stdout: `${answer}\n`, exitCode: 1 })))).toBe(expected);
+  });
+
+  it("journalTail asks for the last lines of one unit", async () => {
+    const run = fakeRunner(() => ({ stdout: "line 1\nline 2\n" }));
+    expect(await journalTail(run, "demo-api@blue.service", 15)).toBe("line 1\nline 2");
+    expect(line(run.calls[0]!)).toBe("journalctl -u demo-api@blue.service -n 15 --no-pager -o short-iso");
+  });
+});

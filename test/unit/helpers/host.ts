@@ -1,0 +1,91 @@
+// A pretend host in a temp dir for the ops tests: nginx, systemd and the services are fakes
+// that keep just enough state to answer like the real ones.
+import { readFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Color, Config } from "../../../src/config/types.js";
+import type { Context } from "../../../src/context.js";
+import { parseLiveInclude, renderLiveInclude } from "../../../src/core/render.js";
+import { testConfig } from "./config.js";
+import { captureLogger, dirsUnder, fakeContext, fakeGet, fakeRunner, ok, status } from "./fakes.js";
+
+export interface HostModel {
+  /** What nginx serves now; a reload makes it what the include on disk says. */
+  served: { color: Color; sha: string } | null;
+  /** Whether each color's services answer their health checks. */
+  healthy: Record<Color, boolean>;
+  /** Whether each color's units are active (systemctl is-active). */
+  active: Record<Color, boolean>;
+  /** Whether `nginx -t` accepts the configuration. */
+  nginxOk: boolean;
+}
+
+export function hostModel(over: Partial<HostModel> = {}): HostModel {
+  return {
+    served: null,
+    healthy: { blue: true, green: true },
+    active: { blue: false, green: false },
+    nginxOk: true,
+    ...over,
+  };
+}
+
+function colorOfUnit(unit: string): Color | null {
+  return unit.includes("@green.") ? "green" : unit.includes("@blue.") ? "blue" : null;
+}
+
+/**
+ * A Context on a Debian-like host under `dir` (sites-enabled exists, as the nginx package makes it),
+ * the app root under `dir` too; `host` is read and updated as commands run.
+ */
+export async function fakeHost(
+  dir: string,
+  host: HostModel,
+  parts: { patch?: (c: Config) => void; sleep?: (ms: number) => Promise<void> } = {},
+) {
+  const run = fakeRunner((file, args) => {
+    if (file === "nginx")
+      return host.nginxOk ? {} : { exitCode: 1, stderr: "nginx: [emerg] rejected by the test" };
+    if (file !== "systemctl") return {};
+    const [verb, ...rest] = args;
+    if (verb === "reload") host.served = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
+    if (verb === "is-active") {
+      const color = colorOfUnit(rest.at(-1) ?? "");
+      return { exitCode: color === null || host.active[color] ? 0 : 3 };
+    }
+    if (verb === "stop" || verb === "restart" || verb === "start") {
+      for (const unit of rest) {
+        const color = colorOfUnit(unit);
+        if (color) host.active[color] = verb !== "stop";
+      }
+    }
+    return {};
+  });
+  const get = fakeGet((url) => {
+    if (url.endsWith("/__rf-agent/live")) {
+      return host.served
+        ? ok(JSON.stringify({ app: ctx.config.app.name, ...host.served }))
+        : status(0, "ECONNREFUSED");
+    }
+    const port = Number(/:(\d+)\//.exec(url)?.[1]);
+    const service = ctx.config.services.find((s) => s.ports.blue === port || s.ports.green === port);
+    const color: Color = service?.ports.blue === port ? "blue" : "green";
+    return host.healthy[color] ? ok() : status(503, "unhealthy");
+  });
+  const { log, records } = captureLogger();
+  const config = testConfig((c) => {
+    c.app.root = path.join(dir, "srv", c.app.name);
+    parts.patch?.(c);
+  });
+  // The fakes above read ctx only when called, after this line.
+  const ctx: Context = fakeContext(config, { run, get, log, dirs: dirsUnder(dir), sleep: parts.sleep });
+  await mkdir(path.dirname(ctx.layout.siteLinkPath), { recursive: true });
+  return { ctx, run, get, records };
+}
+
+/** Writes the live include as a previous run would have. */
+export async function writeInclude(ctx: Context, color: Color, commit: string): Promise<void> {
+  const f = renderLiveInclude(ctx.config, ctx.layout, color, commit);
+  await mkdir(path.dirname(f.path), { recursive: true });
+  await writeFile(f.path, f.content);
+}

@@ -1,0 +1,166 @@
+import { closeSync, fstatSync, openSync } from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  addSecret,
+  createLogger,
+  isJournalStream,
+  journalLine,
+  prettyLine,
+  redactSecrets,
+} from "../../src/log.js";
+import { captureLogger, tempDir } from "./helpers/fakes.js";
+
+describe("journalLine", () => {
+  it.each([
+    [60, "<2>"],
+    [50, "<3>"],
+    [40, "<4>"],
+    [30, "<6>"],
+    [20, "<7>"],
+    [10, "<7>"],
+  ])("gives pino level %i the journal priority %s", (level, prefix) => {
+    const line = `{"level":${level},"time":1,"msg":"x"}\n`;
+    expect(journalLine(line)).toBe(`${prefix}${line}`);
+  });
+
+  it("treats a line without a level as info", () => {
+    expect(journalLine("plain text\n")).toBe("<6>plain text\n");
+  });
+});
+
+describe("prettyLine", () => {
+  const time = Date.UTC(2025, 0, 2, 13, 4, 5);
+
+  it("prints time, message and the interesting fields, hiding the noise", () => {
+    const line = JSON.stringify({
+      level: 30,
+      time,
+      pid: 1,
+      hostname: "h",
+      app: "demo",
+      deploy: "d1",
+      msg: "✓ fetch (1.2 s)",
+      step: "fetch",
+      ms: 1200,
+      to: { color: "blue" },
+    });
+    expect(prettyLine(line)).toBe('13:04:05 ✓ fetch (1.2 s)  step=fetch ms=1200 to={"color":"blue"}\n');
+  });
+
+  it.each([
+    [40, "WARN "],
+    [50, "ERROR "],
+    [60, "FATAL "],
+    [20, "debug "],
+    [10, "trace "],
+  ])("tags level %i as %j", (level, tag) => {
+    expect(prettyLine(JSON.stringify({ level, time, msg: "m" }))).toBe(`13:04:05 ${tag}m\n`);
+  });
+
+  it("has no field part when there are no fields", () => {
+    expect(prettyLine(JSON.stringify({ level: 30, time, msg: "hello" }))).toBe("13:04:05 hello\n");
+  });
+
+  it("passes a line that is not JSON through", () => {
+    expect(prettyLine("not json\n")).toBe("not json\n");
+  });
+});
+
+describe("createLogger", () => {
+  it("writes JSON lines to the given stream, without pid and hostname", () => {
+    const { log, records } = captureLogger("info");
+    log.info({ color: "blue" }, "switched");
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 30, msg: "switched", color: "blue" });
+    expect(records[0]).not.toHaveProperty("pid");
+    expect(records[0]).not.toHaveProperty("hostname");
+  });
+
+  it("honours the level", () => {
+    const { log, records } = captureLogger("info");
+    log.debug("hidden");
+    log.warn("shown");
+    expect(records.map((r) => r.msg)).toEqual(["shown"]);
+  });
+
+  it("redacts secrets, tokens, passwords and environments, at the top and one level down", () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", stream: { write: (l: string) => void lines.push(l) } });
+    log.info(
+      {
+        secret: "s3cr3t",
+        token: "tok-123",
+        password: "hunter2",
+        env: { DATABASE_URL: "postgres://u:p@h/db" },
+        webhook: { token: "wh-456", url: "https://example.com/hook" },
+        headers: { authorization: "Bearer abc.def" },
+        color: "green",
+      },
+      "configured",
+    );
+    const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(rec).toMatchObject({
+      secret: "[redacted]",
+      token: "[redacted]",
+      password: "[redacted]",
+      env: "[redacted]",
+      webhook: { token: "[redacted]", url: "https://example.com/hook" },
+      headers: { authorization: "[redacted]" },
+      color: "green",
+    });
+    for (const value of ["s3cr3t", "tok-123", "hunter2", "postgres://", "wh-456", "abc.def"]) {
+      expect(lines[0]).not.toContain(value);
+    }
+  });
+});
+
+describe("addSecret / redactSecrets", () => {
+  it("scrubs a registered value from every line, also where JSON escaped it", () => {
+    addSecret('pa"ss\\word-123');
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", stream: { write: (l: string) => void lines.push(l) } });
+    log.info({ output: 'hook said pa"ss\\word-123' }, "hook ran");
+    expect(lines[0]).not.toContain("word-123");
+    expect((JSON.parse(lines[0]!) as { output: string }).output).toBe("hook said [redacted]");
+    expect(redactSecrets('x pa"ss\\word-123 y')).toBe("x [redacted] y");
+  });
+
+  it("ignores values too short to be secrets", () => {
+    addSecret("abc");
+    expect(redactSecrets("abc abcd")).toBe("abc abcd");
+  });
+});
+
+describe("isJournalStream", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let fd: number;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    fd = openSync(path.join(dir, "stream"), "w");
+  });
+  afterEach(async () => {
+    closeSync(fd);
+    await cleanup();
+  });
+
+  it("is false without JOURNAL_STREAM", () => {
+    expect(isJournalStream(fd, undefined)).toBe(false);
+    expect(isJournalStream(fd, "")).toBe(false);
+  });
+
+  it("is true only when the fd is the device:inode systemd named", () => {
+    const st = fstatSync(fd);
+    expect(isJournalStream(fd, `${st.dev}:${st.ino}`)).toBe(true);
+    expect(isJournalStream(fd, `${st.dev}:${st.ino + 1}`)).toBe(false);
+    expect(isJournalStream(fd, "garbage")).toBe(false);
+  });
+
+  it("is false for a closed fd", () => {
+    const st = fstatSync(fd);
+    const other = openSync(path.join(dir, "other"), "w");
+    closeSync(other);
+    expect(isJournalStream(other, `${st.dev}:${st.ino}`)).toBe(false);
+  });
+});

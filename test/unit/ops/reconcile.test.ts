@@ -1,0 +1,122 @@
+// reconcile against a host in a temp dir: no checkouts (so no git), nginx faked as in switch.test.ts.
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { saveState } from "../../../src/adapters/state-store.js";
+import type { Color } from "../../../src/config/types.js";
+import type { Context } from "../../../src/context.js";
+import { parseLiveInclude } from "../../../src/core/render.js";
+import { emptyState, type State } from "../../../src/core/state.js";
+import { expireStandby, reconcile } from "../../../src/ops/reconcile.js";
+import { sha } from "../helpers/config.js";
+import { type fakeRunner, tempDir } from "../helpers/fakes.js";
+import { fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(() => cleanup());
+
+const included = async (ctx: Context) => parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"));
+const saved = async (ctx: Context) => JSON.parse(await readFile(ctx.layout.statePath, "utf8")) as State;
+
+describe("reconcile", () => {
+  it("on a fresh host saves an empty state and asks nginx nothing", async () => {
+    const { ctx, get, run } = await fakeHost(dir, hostModel());
+    const state = await reconcile(ctx);
+    expect(state).toEqual(emptyState("demo"));
+    expect(await saved(ctx)).toEqual(state);
+    expect(get.calls).toHaveLength(0);
+    expect(run.calls).toHaveLength(0);
+  });
+
+  it("lets nginx win when the state file disagrees with it", async () => {
+    const { ctx, records, run } = await fakeHost(
+      dir,
+      hostModel({ served: { color: "green", sha: sha("b") } }),
+    );
+    await writeInclude(ctx, "green", sha("b"));
+    const old: State = {
+      ...emptyState("demo"),
+      live: { color: "blue", sha: sha("a"), since: "2025-01-01T00:00:00.000Z" },
+      slots: { blue: { sha: sha("a"), installedAt: "x" }, green: null },
+    };
+    await saveState(ctx.layout, old);
+    const state = await reconcile(ctx);
+    expect(state.live).toMatchObject({ color: "green", sha: sha("b") });
+    expect(state.previous).toEqual({ color: "blue", sha: sha("a") });
+    expect((await saved(ctx)).live).toMatchObject({ color: "green", sha: sha("b") });
+    expect(records.some((r) => r.msg === "state disagreed with nginx; nginx wins")).toBe(true);
+    expect(run.calls.filter((c) => c.file === "nginx")).toHaveLength(0);
+  });
+
+  it("finishes a switch a killed run left half done when the new color is healthy", async () => {
+    const host = hostModel({ served: { color: "blue", sha: sha("a") } });
+    const { ctx, records } = await fakeHost(dir, host);
+    await writeInclude(ctx, "green", sha("b"));
+    const state = await reconcile(ctx);
+    expect(host.served).toEqual({ color: "green", sha: sha("b") });
+    expect(await included(ctx)).toEqual({ color: "green", sha: sha("b") });
+    expect(state.live).toMatchObject({ color: "green", sha: sha("b") });
+    expect(records.some((r) => r.msg === "finished the interrupted switch")).toBe(true);
+  });
+
+  it("undoes a half-done switch when the new color is not healthy", async () => {
+    const host: HostModel = hostModel({
+      served: { color: "blue", sha: sha("a") },
+      healthy: { blue: true, green: false },
+    });
+    const { ctx, records } = await fakeHost(dir, host);
+    await writeInclude(ctx, "green", sha("b"));
+    const state = await reconcile(ctx);
+    expect(host.served).toEqual({ color: "blue", sha: sha("a") });
+    expect(await included(ctx)).toEqual({ color: "blue", sha: sha("a") });
+    expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
+    expect(records.some((r) => String(r.msg).startsWith("undid the interrupted switch"))).toBe(true);
+  });
+});
+
+describe("expireStandby", () => {
+  const NOW = new Date("2025-05-05T10:00:00.000Z");
+  const withStandby = (color: Color, until: Date, live: Color = "green"): State => ({
+    ...emptyState("demo"),
+    live: { color: live, sha: sha("b"), since: NOW.toISOString() },
+    standby: { color, until: until.toISOString() },
+  });
+
+  async function ctxAt(active: Record<Color, boolean>) {
+    const s = await fakeHost(dir, hostModel({ active }));
+    s.ctx.now = () => NOW;
+    return s;
+  }
+
+  const stops = (run: ReturnType<typeof fakeRunner>) =>
+    run.calls.filter((c) => c.args[0] === "stop").map((c) => c.args.slice(1));
+
+  it("keeps a standby whose time is not up, touching nothing", async () => {
+    const { ctx, run } = await ctxAt({ blue: true, green: true });
+    const state = withStandby("blue", new Date(NOW.getTime() + 1000));
+    expect(await expireStandby(ctx, state)).toBe(state);
+    expect(run.calls).toHaveLength(0);
+  });
+
+  it("stops an expired standby that still runs", async () => {
+    const { ctx, run } = await ctxAt({ blue: true, green: true });
+    const next = await expireStandby(ctx, withStandby("blue", new Date(NOW.getTime() - 1)));
+    expect(next.standby).toBeNull();
+    expect(stops(run)).toEqual([["demo-api@blue.service", "demo-web@blue.service"]]);
+  });
+
+  it("forgets an expired standby that no longer runs, stopping all its units (idempotent)", async () => {
+    const { ctx, run } = await ctxAt({ blue: false, green: true });
+    const next = await expireStandby(ctx, withStandby("blue", new Date(NOW.getTime() - 1)));
+    expect(next.standby).toBeNull();
+    expect(stops(run)).toEqual([["demo-api@blue.service", "demo-web@blue.service"]]);
+  });
+
+  it("never stops the live color, even if it is recorded as standby", async () => {
+    const { ctx, run } = await ctxAt({ blue: true, green: true });
+    const next = await expireStandby(ctx, withStandby("green", new Date(NOW.getTime() - 1), "green"));
+    expect(next.standby).toBeNull();
+    expect(run.calls).toHaveLength(0);
+  });
+});
