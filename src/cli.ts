@@ -152,6 +152,9 @@ function commandHelp(name: string, c: Command): string {
   ].join("\n");
 }
 
+/** Commands that only read, so any user may run them (as far as file permissions allow). */
+const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
+
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
   const n = Number(value);
@@ -196,6 +199,12 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     print(commandHelp(name, command));
     return ExitCode.ok;
+  }
+  // Units, nginx and the lock live in root-owned places; fail clearly instead of with EACCES midway.
+  if (!READ_ONLY.has(name) && process.getuid?.() !== 0) {
+    throw new RfError("USAGE", `rf-agent ${name} changes systemd units and nginx, so it must run as root`, {
+      hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
+    });
   }
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
