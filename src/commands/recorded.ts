@@ -71,35 +71,25 @@ async function recordedRun(
   const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null, trigger };
   const startedAt = ctx.now();
   ctx.log.info({ command, trigger }, `rf-agent ${command} (${trigger})`);
+  const entry = (o: Pick<HistoryEntry, "from" | "to" | "outcome" | "exitCode" | "error">): HistoryEntry => ({
+    id,
+    command,
+    trigger: run.trigger,
+    startedAt: startedAt.toISOString(),
+    ms: ctx.now().getTime() - startedAt.getTime(),
+    ...o,
+    steps: run.steps.records,
+  });
   try {
     const result = await fn(run);
-    await record(ctx, {
-      id,
-      command,
-      trigger: run.trigger,
-      startedAt: startedAt.toISOString(),
-      ms: ctx.now().getTime() - startedAt.getTime(),
-      from: result.from,
-      to: result.to,
-      outcome: result.outcome,
-      exitCode: result.exitCode,
-      steps: run.steps.records,
-    });
+    const { from, to, outcome, exitCode } = result;
+    await record(ctx, entry({ from, to, outcome, exitCode }));
     return result;
   } catch (e) {
-    await record(ctx, {
-      id,
-      command,
-      trigger: run.trigger,
-      startedAt: startedAt.toISOString(),
-      ms: ctx.now().getTime() - startedAt.getTime(),
-      from: run.from,
-      to: run.to,
-      outcome: isRfError(e) ? (e.exitCode === 3 ? "rolled-back" : "failed") : "crashed",
-      exitCode: isRfError(e) ? e.exitCode : 1,
-      error: e instanceof Error ? e.message : String(e),
-      steps: run.steps.records,
-    }).catch(() => undefined);
+    const outcome = isRfError(e) ? (e.exitCode === 3 ? "rolled-back" : "failed") : "crashed";
+    const error = e instanceof Error ? e.message : String(e);
+    const exitCode = isRfError(e) ? e.exitCode : 1;
+    await record(ctx, entry({ from: run.from, to: run.to, outcome, exitCode, error })).catch(() => undefined);
     throw e;
   } finally {
     ctx.log = baseLog;

@@ -81,8 +81,9 @@ export function createRunner(log: Logger): Runner {
   };
 }
 
-// An execa transform that hands each line on and keeps none of it.
+// An execa transform that hands each line on and keeps none of it (so it yields nothing).
 function lineCallback(onLine: (line: string) => void) {
+  // eslint-disable-next-line require-yield
   return function* (line: unknown): Generator<string, void, unknown> {
     onLine(String(line));
   };
