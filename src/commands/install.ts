@@ -15,7 +15,7 @@ import { triggerLayout, type TriggerLayout } from "../triggers/layout.js";
 import { readManifest, sha256, writeManifest, type Manifest } from "../triggers/manifest.js";
 import { checkCalendar, disableNow, enableMissing, startUnits, stopUnits } from "../triggers/systemctl.js";
 import { listenText, renderTriggerUnits, type AgentCommand } from "../triggers/units.js";
-import { checkSecretFile, MIN_SECRET_LENGTH } from "../webhook/secret.js";
+import { checkSecretFile } from "../webhook/secret.js";
 import { withLock } from "./recorded.js";
 
 export interface InstallOptions {
@@ -160,9 +160,11 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<numbe
   const inputs = sha256(
     (await readFile(config.source)).toString() + (await readFile(config.webhook.secretFile)).toString(),
   );
+  // Only what ran before and changed: a first start is a start.
   const restart = units.filter(
     (u) =>
-      changed.has(tl.unitPath(u)) || (u === tl.listener && old !== null && old.listenerInputs !== inputs),
+      old?.units.includes(u) &&
+      (changed.has(tl.unitPath(u)) || (u === tl.listener && old.listenerInputs !== inputs)),
   );
   await startUnits(
     ctx.run,

@@ -57,7 +57,7 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<number> {
 
   const byDeploy = id ? new DeployFilter(id) : null;
   const byColor = opts.color ? colorFilter(opts.color) : null;
-  const mixed = !id && !opts.color;
+  const mixed = !id;
   const show = (e: Entry) => opts.print(formatEntry(e, { unit: mixed }));
   const pass = (e: Entry) => byColor === null || byColor(e);
   let shown = 0;

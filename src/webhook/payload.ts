@@ -3,10 +3,14 @@ import type { WebhookProvider } from "../config/types.js";
 
 export type ParsedBody = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** GitHub may be set to send application/x-www-form-urlencoded, with the JSON in `payload`. */
+/**
+ * GitHub may be set to send application/x-www-form-urlencoded, with the JSON in `payload`. A form
+ * type over a bare JSON body (curl's default) is read as JSON.
+ */
 export function parseBody(contentType: string | undefined, body: Buffer): ParsedBody {
   let text = body.toString("utf8");
-  if ((contentType ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+  const form = (contentType ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
+  if (form && !text.trimStart().startsWith("{")) {
     const payload = new URLSearchParams(text).get("payload");
     if (payload === null) return { ok: false, error: "form body without a payload field" };
     text = payload;

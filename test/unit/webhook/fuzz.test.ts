@@ -21,7 +21,12 @@ const pushLike = fc.record({
   deleted: fc.oneof(fc.boolean(), fc.constant(undefined)),
   checkout_sha: fc.oneof(fc.constant("a".repeat(40)), fc.constant(null)),
 });
+// A push that deploys when signed, so the properties are exercised past the signature check too.
+const deployable = fc
+  .string({ maxLength: 40 })
+  .map((note) => ({ ref: "refs/heads/main", after: "a".repeat(40), note }));
 const body = fc.oneof(
+  deployable.map((p) => Buffer.from(JSON.stringify(p))),
   fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.from(b)),
   fc.json().map((j) => Buffer.from(j)),
   pushLike.map((p) => Buffer.from(JSON.stringify(p))),
@@ -47,6 +52,12 @@ function signature(kind: SigKind, b: Buffer, random: string): string | string[] 
       return [good, good];
   }
 }
+
+const githubEvent = fc.oneof(
+  { arbitrary: fc.constant("push"), weight: 3 },
+  { arbitrary: fc.constantFrom("ping", "issues", undefined), weight: 1 },
+  { arbitrary: fc.string(), weight: 1 },
+);
 
 const extraHeaders = fc.dictionary(
   fc.oneof(
@@ -82,19 +93,30 @@ describe("handleHook under random input", () => {
   it("GitHub: deploys only with the exact signature of the exact body", async () => {
     let deployed = 0;
     await fc.assert(
-      fc.asyncProperty(body, sigKind, fc.string(), extraHeaders, async (b, kind, random, extra) => {
-        const requests: DeployRequest[] = [];
-        const sig = signature(kind, b, random);
-        const headers = { ...extra, "x-hub-signature-256": sig };
-        const answer = await handleHook(await deps("github", requests), headers, b);
-        expect(STATUSES.has(answer.status)).toBe(true);
-        deployed += requests.length;
-        if (requests.length > 0) expect(sig).toBe(githubSignature(SECRET, b));
-        if (kind !== "valid") {
-          expect(answer.status).toBe(401);
-          expect(requests).toEqual([]);
-        }
-      }),
+      fc.asyncProperty(
+        body,
+        sigKind,
+        fc.string(),
+        extraHeaders,
+        githubEvent,
+        async (b, kind, random, extra, event) => {
+          const requests: DeployRequest[] = [];
+          const sig = signature(kind, b, random);
+          const headers = {
+            ...extra,
+            ...(event === undefined ? {} : { "x-github-event": event }),
+            "x-hub-signature-256": sig,
+          };
+          const answer = await handleHook(await deps("github", requests), headers, b);
+          expect(STATUSES.has(answer.status)).toBe(true);
+          deployed += requests.length;
+          if (requests.length > 0) expect(sig).toBe(githubSignature(SECRET, b));
+          if (kind !== "valid") {
+            expect(answer.status).toBe(401);
+            expect(requests).toEqual([]);
+          }
+        },
+      ),
       { numRuns: 1500 },
     );
     expect(deployed).toBeGreaterThan(0);
@@ -147,17 +169,26 @@ describe("the HTTP listener under random requests", () => {
       "/",
       "/hooks/demo?x",
     );
-    const methods = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH");
+    const methods = fc.oneof(
+      { arbitrary: fc.constant("POST"), weight: 4 },
+      { arbitrary: fc.constantFrom("GET", "PUT", "DELETE", "PATCH"), weight: 1 },
+    );
+    const signing = fc.oneof(
+      { arbitrary: fc.constant<SigKind>("valid"), weight: 2 },
+      { arbitrary: sigKind, weight: 3 },
+    );
+    let nonce = 0;
     const size = fc.oneof(
       fc.integer({ min: 0, max: 64 }),
       fc.integer({ min: MAX - 2, max: MAX + 2 }),
       fc.integer({ min: MAX, max: 3 * MAX }),
     );
     await fc.assert(
-      fc.asyncProperty(methods, paths, size, sigKind, fc.string(), async (method, p, n, kind, random) => {
+      fc.asyncProperty(methods, paths, size, signing, fc.string(), async (method, p, n, kind, random) => {
         const before = requests.length;
+        // Each body differs (nonce), so the listener's dedupe does not hide a deploy.
         const payload = Buffer.from(
-          JSON.stringify({ ref: "refs/heads/main", after: "a".repeat(40), pad: "" }).replace(
+          JSON.stringify({ ref: "refs/heads/main", after: "a".repeat(40), n: ++nonce, pad: "" }).replace(
             '"pad":""',
             `"pad":"${"x".repeat(Math.max(0, n - 60))}"`,
           ),

@@ -21,6 +21,13 @@ describe("parseBody", () => {
     });
   });
 
+  it("reads a bare JSON body sent with the form type (curl's default)", () => {
+    expect(parseBody("application/x-www-form-urlencoded", Buffer.from(' {"a":1}'))).toEqual({
+      ok: true,
+      value: { a: 1 },
+    });
+  });
+
   it.each(["", "{", "not json", '{"a":1}}', "\u0000"])("says %j is not JSON", (text) => {
     expect(parseBody("application/json", Buffer.from(text))).toEqual({
       ok: false,

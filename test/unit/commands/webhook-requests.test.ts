@@ -1,0 +1,42 @@
+import path from "node:path";
+import { readdir } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RecordedRun } from "../../../src/commands/recorded.js";
+import { serveWebhookRequests } from "../../../src/commands/webhook-requests.js";
+import { Steps } from "../../../src/ops/steps.js";
+import { fileRequest } from "../../../src/webhook/spool.js";
+import { testConfig } from "../helpers/config.js";
+import { captureLogger, dirsUnder, fakeContext, tempDir } from "../helpers/fakes.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(() => cleanup());
+
+function run(trigger: string): RecordedRun {
+  return { id: "d1", steps: new Steps(() => captureLogger().log), from: null, to: null, trigger };
+}
+
+describe("serveWebhookRequests", () => {
+  it("takes every pending request from the spool beside the state root and names them in the trigger", async () => {
+    const spool = path.join(dir, "private", "rf-agent-demo-webhook", "spool");
+    for (const id of ["g-1", "g-2"]) {
+      await fileRequest(spool, { delivery: id, after: "a".repeat(40), receivedAt: "t", provider: "github" });
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    const { log, records } = captureLogger();
+    const ctx = fakeContext(testConfig(), { dirs: dirsUnder(dir), log });
+    const r = run("webhook");
+    await serveWebhookRequests(ctx, r);
+    expect(r.trigger).toBe("webhook (delivery g-2, +1 more)");
+    expect(await readdir(spool)).toEqual([]);
+    expect(records.at(-1)?.msg).toBe("serving 2 webhook requests; the newest announced aaaaaaaaaaaa");
+  });
+
+  it("leaves the trigger alone when nothing is pending", async () => {
+    const ctx = fakeContext(testConfig(), { dirs: dirsUnder(dir) });
+    const r = run("timer");
+    await serveWebhookRequests(ctx, r);
+    expect(r.trigger).toBe("timer");
+  });
+});
