@@ -89,6 +89,17 @@ function lineCallback(onLine: (line: string) => void) {
   };
 }
 
+/**
+ * The end of stderr first (where a failing command says why: pip's "No space left on device" must not be
+ * pushed out by its progress on stdout), then as much of the end of stdout as still fits.
+ */
+function errorOutput(stderr: string, stdout: string, lines = 15): string {
+  const err = stderr.trim() ? tail(stderr.trim(), lines) : "";
+  const room = lines - (err ? err.split("\n").length : 0);
+  const out = room > 0 && stdout.trim() ? tail(stdout.trim(), room) : "";
+  return [err, out].filter(Boolean).join("\n");
+}
+
 function toRfError(e: unknown, file: string, args: string[], options: RunOptions): RfError {
   const cmd = maskUrlCredentials([file, ...args].join(" "));
   if (e instanceof ExecaError) {
@@ -99,7 +110,7 @@ function toRfError(e: unknown, file: string, args: string[], options: RunOptions
         : e.exitCode !== undefined
           ? `exited with status ${e.exitCode}`
           : (e.shortMessage ?? "failed");
-    const output = maskUrlCredentials(tail(`${String(e.stderr ?? "")}\n${String(e.stdout ?? "")}`.trim()));
+    const output = maskUrlCredentials(errorOutput(String(e.stderr ?? ""), String(e.stdout ?? "")));
     return new RfError(options.code ?? "COMMAND", `\`${cmd}\` ${why}`, {
       hint: options.hint,
       details: output || undefined,

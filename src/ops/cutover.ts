@@ -4,7 +4,7 @@ import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { afterSwitch, type State } from "../core/state.js";
-import { retireColor, rolledBack, watchNewColor } from "./retire.js";
+import { drain, retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
 import { scheduleStandbyExpiry } from "./standby.js";
 import type { Steps } from "./steps.js";
@@ -44,7 +44,12 @@ export async function cutover(
     await steps.run("switch back", () => switchTo(ctx, from.color, from.sha), { to: from.color });
     next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
     await saveState(ctx.layout, next);
-    await steps.run("stop failed color", () => stopColor(ctx, to));
+    // Requests and websocket sessions nginx's old workers still hold on it finish first, as in a retire.
+    const backAt = Date.now();
+    await steps.run("stop failed color", async () => {
+      await drain(ctx, to, backAt);
+      await stopColor(ctx, to);
+    });
     throw rolledBack(problem, from.color);
   }
 

@@ -3,11 +3,13 @@
 import { readIfExists } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
 import { loadState, saveState } from "../adapters/state-store.js";
+import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
 import { other } from "../core/layout.js";
 import { parseLiveInclude } from "../core/render.js";
 import type { State } from "../core/state.js";
+import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
 import { servedByNginx, switchTo } from "./switch.js";
 
@@ -51,6 +53,7 @@ export async function reconcile(ctx: Context): Promise<State> {
     if (sha && state.slots[c]?.sha !== sha) state.slots[c] = { sha, installedAt: ctx.now().toISOString() };
   }
   state = await expireStandby(ctx, state);
+  await stopLeftover(ctx, state);
   await saveState(ctx.layout, state);
   return state;
 }
@@ -64,4 +67,33 @@ export async function expireStandby(ctx: Context, state: State): Promise<State> 
   // Stopping is idempotent; every unit of the color, whichever is still up.
   await stopColor(ctx, sb.color);
   return { ...state, standby: null };
+}
+
+const RUNNING = new Set(["active", "activating", "reloading", "deactivating"]);
+
+/**
+ * Besides the live color, only a warm standby (or a staged release) may run. Anything else was left by
+ * a run killed after its switch (before it retired the old color) or while starting the new one: its
+ * open connections drain, then it stops.
+ */
+export async function stopLeftover(ctx: Context, state: State): Promise<void> {
+  if (!state.live) return;
+  const color = other(state.live.color);
+  if (state.standby?.color === color || state.staged?.color === color) return;
+  const running: string[] = [];
+  for (const unit of ctx.layout.units(color)) {
+    if (RUNNING.has((await unitStatus(ctx.run, unit)).activeState)) running.push(unit);
+  }
+  if (running.length === 0) return;
+  ctx.log.warn(
+    { color, units: running },
+    `the ${color} color runs but neither serves nor stands by (a previous run was stopped before it finished): draining and stopping it`,
+  );
+  const open = await drain(ctx, color, Date.now());
+  if (open > 0)
+    ctx.log.warn(
+      { color, open },
+      `${open} connections to the ${color} color were still open at the drain deadline`,
+    );
+  await stopColor(ctx, color);
 }

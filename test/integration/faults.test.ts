@@ -85,8 +85,26 @@ async function configure(overrides: ConfigOverrides = {}): Promise<void> {
   await server.writeFile(AGENT_CONFIG, renderConfig(merged), 0o600);
 }
 
-function deploy(args: string[] = [], env?: Record<string, string>): Promise<ExecResult> {
-  return server.rfAgent(["deploy", ...args], env ? { env } : {});
+async function deploy(args: string[] = [], env?: Record<string, string>): Promise<ExecResult> {
+  const r = await server.rfAgent(["deploy", ...args], env ? { env } : {});
+  note(r.stderr);
+  return r;
+}
+
+// What rf-agent logged during the current case, timed like load.mjs's failures (ms since the load
+// started), so a failed request can be put next to the step that caused it.
+let transcript: string[] = [];
+let loadStartedAt = 0;
+function note(stderr: string): void {
+  for (const line of stderr.split("\n")) {
+    try {
+      const rec = JSON.parse(line) as { time?: number; msg?: string; level?: number };
+      if (rec.time && rec.msg && (rec.level ?? 30) >= 30)
+        transcript.push(`${rec.time - loadStartedAt} ${rec.msg}`);
+    } catch {
+      if (line.trim()) transcript.push(`   ${line.slice(0, 200)}`);
+    }
+  }
 }
 
 async function served(): Promise<{ version: string; color: string }> {
@@ -173,6 +191,8 @@ async function faultCase(fault: string, body: (rec: FaultRecord) => Promise<void
     notes: "",
   };
   records.push(rec);
+  transcript = [];
+  loadStartedAt = Date.now();
   const load = startLoad(server, LOAD);
   let error: unknown;
   try {
@@ -198,9 +218,12 @@ async function faultCase(fault: string, body: (rec: FaultRecord) => Promise<void
     throw error;
   }
   expect(summary!.requests.sent).toBeGreaterThan(20);
-  expect(summary!.requests.failed, JSON.stringify(summary!.failures.slice(0, 5))).toBe(0);
+  const seen = `\n--- rf-agent during the case (ms since the load started) ---\n${transcript.join("\n")}`;
+  if (summary!.requests.failed > 0 || summary!.sessions.dropped > 0)
+    rec.notes = `failures ${JSON.stringify([...summary!.failures.slice(0, 3), ...summary!.sessions.drops.slice(0, 3)])}`;
+  expect(summary!.requests.failed, JSON.stringify(summary!.failures.slice(0, 5)) + seen).toBe(0);
   expect(summary!.sessions.opened).toBeGreaterThan(0);
-  expect(summary!.sessions.dropped, JSON.stringify(summary!.sessions.drops)).toBe(0);
+  expect(summary!.sessions.dropped, JSON.stringify(summary!.sessions.drops) + seen).toBe(0);
   rec.passed = true;
 }
 
@@ -235,6 +258,7 @@ async function killDeployAt(at: ((line: { msg?: string }) => boolean) | string):
   }
   const r = await child;
   await killing;
+  note(String(r.stderr));
   expect(r.exitCode, `rf-agent was killed by SIGKILL, not ended on its own:\n${String(r.stderr)}`).toBe(137);
   expect((await server.exec("pgrep", ["-f", DEPLOY_PROCESS])).stdout, "no rf-agent left").toBe("");
 }

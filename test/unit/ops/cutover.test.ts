@@ -130,8 +130,9 @@ describe("cutover", () => {
       "switch back",
       "stop failed color",
     ]);
-    // Two failed checks 0.5 s apart: the rollback does not wait out the 10 s watch.
-    expect(Date.now() - T0).toBe(500);
+    // Two failed checks 0.5 s apart: the rollback does not wait out the 10 s watch; then the failed
+    // color's 5 s grace (its open requests and sessions drain) before it stops.
+    expect(Date.now() - T0).toBe(500 + 5000);
   });
 
   it("fails with HEALTH when a first deploy fails while watched: nothing to go back to", async () => {

@@ -48,7 +48,9 @@ describe("stopLeftover", () => {
     const stopAt = h.run.calls.findIndex((c) => c.args[0] === "stop");
     expect(ssAt).toBeGreaterThanOrEqual(0);
     expect(ssAt).toBeLessThan(stopAt);
-    expect(h.records.some((r) => String(r.msg).startsWith("the green color runs but neither serves"))).toBe(true);
+    expect(h.records.some((r) => String(r.msg).startsWith("the green color runs but neither serves"))).toBe(
+      true,
+    );
   });
 
   it("counts a unit in its restart loop (activating) as running", async () => {
@@ -59,7 +61,10 @@ describe("stopLeftover", () => {
 
   it("leaves a warm standby alone", async () => {
     const h = host({ blue: "active", green: "active" });
-    await stopLeftover(h.ctx, blueLive({ standby: { color: "green", until: new Date(Date.now() + 60_000).toISOString() } }));
+    await stopLeftover(
+      h.ctx,
+      blueLive({ standby: { color: "green", until: new Date(Date.now() + 60_000).toISOString() } }),
+    );
     expect(h.stops()).toEqual([]);
   });
 
