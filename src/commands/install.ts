@@ -222,11 +222,13 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<n
     opts.print(`rf-agent uninstall: nothing installed for ${ctx.config.app.name} (no ${tl.manifestPath})`);
     return 0;
   }
-  // No new requests or timer runs first; then, holding the lock (so no deploy is mid-way), the runs
-  // still queued on it.
-  await disableNow(ctx.run, manifest.units);
+  // Holding the lock, so no deploy is mid-way (and a locked exit 4 leaves everything installed):
+  // first no new requests or timer runs, then the runs still queued on the lock.
   const deploys = [tl.deployUnit("timer"), tl.deployUnit("webhook")];
-  await withLock(ctx, "uninstall", opts.waitSec, () => stopUnits(ctx.run, deploys));
+  await withLock(ctx, "uninstall", opts.waitSec, async () => {
+    await disableNow(ctx.run, manifest.units);
+    await stopUnits(ctx.run, deploys);
+  });
   for (const f of manifest.files) await rm(f.path, { force: true });
   await rm(tl.listenerState, { recursive: true, force: true });
   await rm(tl.listenerStateLink, { force: true });

@@ -31,7 +31,16 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<number> {
   let id = opts.deploy;
   let run: HistoryEntry | undefined;
   if (opts.last || id) {
-    const history = await readHistory(ctx.layout.stateDir);
+    const history = await readHistory(ctx.layout.stateDir).catch((e: unknown) => {
+      throw new RfError(
+        "USAGE",
+        `logs: cannot read the history in ${ctx.layout.stateDir}: ${(e as Error).message}`,
+        {
+          hint: "the ledger is root's: run it with sudo",
+          exitCode: 1,
+        },
+      );
+    });
     run = opts.last ? history.at(-1) : history.find((h) => h.id === id);
     if (opts.last && !run) {
       opts.print("no deploy or rollback in the history yet");

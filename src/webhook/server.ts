@@ -18,7 +18,7 @@ export interface ListenerOptions {
 export function createListener(opts: ListenerOptions): http.Server {
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const within = opts.answerWithinMs ?? ANSWER_WITHIN_MS;
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = performance.now();
     let answered = false;
     const reply = (answer: HookAnswer, close = false) => {
@@ -94,6 +94,12 @@ export function createListener(opts: ListenerOptions): http.Server {
           }),
       );
     });
+  };
+  const server = http.createServer(onRequest);
+  // curl and others ask before sending a large body: say 413 at once, without a 100 Continue.
+  server.on("checkContinue", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (Number(req.headers["content-length"] ?? 0) <= maxBody) res.writeContinue();
+    onRequest(req, res);
   });
   // Slow or stalled clients cannot hold the listener: whole request in 10 s, headers in 5 s.
   server.headersTimeout = 5000;

@@ -228,6 +228,23 @@ describe("uninstall", () => {
     expect(out).toContain("kept");
   });
 
+  it("leaves everything installed when a deploy holds the lock (exit 4)", async () => {
+    const run = systemd();
+    await runInstall(config(), run);
+    const { acquireLock } = await import("../../../src/adapters/lock.js");
+    const layout = fakeContext(config(), { dirs: dirsUnder(dir) }).layout;
+    const lock = await acquireLock(layout.lockPath, layout.lockHolderPath, 0, "rf-agent deploy");
+    run.calls.length = 0;
+    try {
+      const e = (await runUninstall(run).catch((x: unknown) => x)) as RfError;
+      expect(e.exitCode).toBe(4);
+    } finally {
+      await lock.release();
+    }
+    expect(verbs(run)).toEqual([]);
+    expect(await readManifest(tl.manifestPath)).not.toBeNull();
+  });
+
   it("says so when nothing is installed", async () => {
     const run = systemd();
     expect(await runUninstall(run)).toContain("nothing installed for demo");

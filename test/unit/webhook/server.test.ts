@@ -96,6 +96,31 @@ describe("the listener", () => {
     expect(s.calls).toEqual([]);
   });
 
+  it("refuses an oversized body announced with Expect: 100-continue before it is sent", async () => {
+    const s = await start(accept);
+    const exchange = (length: number, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(s.port, "127.0.0.1", () => {
+          socket.write(
+            `POST /hooks/demo HTTP/1.1\r\nHost: x\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+          );
+        });
+        let text = "";
+        socket.on("data", (d) => {
+          text += d.toString();
+          if (text.startsWith("HTTP/1.1 100")) {
+            socket.write(body);
+            text = "";
+          }
+        });
+        socket.on("close", () => resolve(text));
+        socket.on("error", reject);
+      });
+    expect(await exchange(50_000_000, "")).toMatch(/^HTTP\/1\.1 413 /);
+    expect(await exchange(2, "{}")).toMatch(/^HTTP\/1\.1 202 /);
+    expect(s.calls).toEqual([Buffer.from("{}")]);
+  });
+
   it("answers 503 when the handler takes too long, and 500 when it throws", async () => {
     const slow = await start(() => new Promise(() => undefined), { answerWithinMs: 200 });
     const t0 = Date.now();
