@@ -4,14 +4,14 @@
 // one disposable server (scripts/server.sh) with the example app, under the same load (scripts/load.mjs)
 // for the whole measured run, and checks rf-agent's targets. Every number is measured here; see METHOD
 // (also written into the JSON) for what each one is and where it comes from.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { baseConfig, writeAgentConfig } from "../test/support/config.js";
 import { startLoad, type Load, type LoadOptions, type LoadSummary } from "../test/support/load.js";
-import { createOrigin, pushVersion, type Origin } from "../test/support/origin.js";
+import { createOrigin, pushVersion } from "../test/support/origin.js";
 import { REPO_ROOT, SERVER_SH, TestServer, type InnerProcess } from "../test/support/server.js";
 import { fmtMs, fmtRatio, failureWindows, mean, renderTable, type FailureWindow } from "./report.js";
 
@@ -46,7 +46,8 @@ const METHOD = [
   `Before the load starts (not measured, but timed): the first deploy (blue: venv + pip), then a deploy of ${PREP_VERSION} to green (its venv + pip) and a rollback, so every measured deploy is code-only for rf-agent too.`,
   "Load: scripts/load.mjs via test/support startLoad, started after that and stopped after the last naive operation, so it runs through every measured operation of both phases.",
   "Load timestamps (ms since load start) are put on the wall clock by SIGUSR1 snapshots (the load prints its summary with durationMs) and the arrival of its first log line; the tightest bracket's middle is used and its half width reported as alignmentUncertaintyMs.",
-  "Each operation's window runs from a load snapshot taken just before its command starts until the snapshot before the next operation (or the end of its phase); windows include the wait until the new version serves and a settle time, so every request the load sent is attributed to exactly one window or to the warmup/transition/tail buckets.",
+  `Each operation's window runs from a load snapshot taken just before its command starts to one taken once it is done, the poller sees the expected version and a healthy UI, and ${SETTLE_MS} ms more have passed. What lies between windows (pushing the next version), the warmup, the rf-agent -> naive changeover and the tail are reported as separate buckets, so every request the load sent is counted exactly once.`,
+  "rf-agent runs from a private copy of its build (dist/, units/, nginx/, package.json) taken when the bench starts, so another rebuild of dist/ during the bench cannot change it mid-run.",
   "Requests sent/failed per window: differences of the load's cumulative counters at the window's snapshots; failures, failure windows (gaps < 1 s join) and websocket drops by their load timestamps. A websocket session closed by the server while open is a drop.",
   `Time to new version: a poller inside the server (bench/poller.ts) GETs /api/version through nginx every ${POLL_MS} ms on a fresh connection; the time is from the bench starting the command to the first answer naming the expected version (answer received). The load's own /api/version transitions are reported as a cross-check only (they sample every 250 ms).`,
   "Wall time: from the bench starting the command (nsenter into the server + rf-agent's node start included) until it exited.",
@@ -254,10 +255,15 @@ interface Op {
   timeToNewVersionMs: number | null;
   /** first answer of the UI's health after its last failing one, if it failed at all in the window */
   webBackMs: number | null;
+  /** max(time to new version, UI back): the whole app serving again */
+  timeToAllServingMs?: number | null;
   error: string | null;
   stdout: string;
   stderrTail: string;
+  /** ms spent just before the start snapshot preparing this operation (pushing the version, reading HEAD) */
+  prepMs: number;
   startSnap: Snapshot;
+  /** taken once the operation is done, serving, and settled */
   endSnap?: Snapshot;
   /** the host's 1-minute load average when the command ended (other servers may share the 2 cores) */
   hostLoad1?: number | null;
@@ -328,10 +334,7 @@ class Bench {
   poller!: Poller;
   tap!: LoadTap;
 
-  constructor(
-    readonly server: TestServer,
-    readonly origin: Origin,
-  ) {}
+  constructor(readonly server: TestServer) {}
 
   private async rfAgent(args: string[]) {
     return this.server.rfAgent(args, { env: TRIGGER });
@@ -406,6 +409,8 @@ class Bench {
     const lastBad = health.map((x) => x.st === 200).lastIndexOf(false);
     const back = lastBad >= 0 ? health.slice(lastBad + 1).find((x) => x.st === 200) : undefined;
     op.webBackMs = back ? back.r - op.startEpoch : null;
+    op.timeToAllServingMs =
+      op.timeToNewVersionMs === null ? null : Math.max(op.timeToNewVersionMs, op.webBackMs ?? 0);
     this.ops.push(op);
     const tn = op.timeToNewVersionMs === null ? "never" : fmtMs(op.timeToNewVersionMs);
     say(
@@ -413,6 +418,7 @@ class Bench {
         (op.error ? ` (${op.error})` : ""),
     );
     await sleep(SETTLE_MS);
+    op.endSnap = await this.tap.snapshot();
     return op;
   }
 
@@ -421,6 +427,7 @@ class Bench {
     kind: "deploy" | "rollback",
     fromVersion: string,
     expectVersion: string,
+    prepMs: number,
   ): Promise<Op> {
     const startSnap = await this.tap.snapshot();
     const startEpoch = Date.now();
@@ -458,6 +465,7 @@ class Bench {
         r.exitCode === 0 ? (matched ? null : "history entry not found for this run") : `exit ${r.exitCode}`,
       stdout: r.stdout.trim(),
       stderrTail: r.exitCode === 0 ? "" : tail(r.stderr),
+      prepMs,
       startSnap,
       deployId,
       hostLoad1: os.loadavg()[0] ?? null,
@@ -489,6 +497,7 @@ class Bench {
     fromVersion: string,
     expectVersion: string,
     script: string,
+    prepMs: number,
   ) {
     const startSnap = await this.tap.snapshot();
     const startEpoch = Date.now();
@@ -512,6 +521,7 @@ class Bench {
       error: r.exitCode === 0 ? null : `exit ${r.exitCode}`,
       stdout: r.stdout.trim(),
       stderrTail: r.exitCode === 0 ? "" : tail(r.stderr),
+      prepMs,
       startSnap,
     });
   }
@@ -634,12 +644,11 @@ function windowStats(
   };
 }
 
-function analyse(bench: Bench, summary: LoadSummary, phaseEnds: Record<Phase, Snapshot>, loadStart: number) {
+function analyse(bench: Bench, summary: LoadSummary, loadStart: number) {
   for (const phase of ["rf-agent", "naive"] as const) {
     const ops = bench.ops.filter((o) => o.phase === phase);
-    ops.forEach((op, i) => {
-      const end = ops[i + 1]?.startSnap ?? phaseEnds[phase];
-      op.endSnap = end;
+    ops.forEach((op) => {
+      const end = op.endSnap ?? op.startSnap;
       const deadlineT = op.drainDeadlineEpoch ? op.drainDeadlineEpoch - loadStart : null;
       op.load = windowStats(summary, op.startSnap.t, end.t, op.startSnap, end, deadlineT);
       op.failuresMsFromStart = op.load.failures.map((f) => Math.round(loadStart + f.t - op.startEpoch));
@@ -730,6 +739,7 @@ function opRows(ops: Op[]): string[][] {
     String((o.poller?.versionErrors ?? 0) + (o.poller?.healthErrors ?? 0)),
     s(o.wallMs),
     s(o.timeToNewVersionMs),
+    s(o.webBackMs),
     s(o.switchConfirmedMs),
     s(o.healthMs),
     s(o.agentOverheadWallMs),
@@ -753,6 +763,7 @@ function totalRow(label: string, t: ReturnType<typeof totals>): string[] {
     `avg ${s(t.meanTimeToNewVersionMs)}`,
     "",
     "",
+    "",
     `avg ${s(t.meanAgentOverheadWallMs)}`,
     `avg ${s(t.meanAgentOverheadToSwitchMs)}`,
   ];
@@ -770,6 +781,7 @@ const HEADER = [
   "poll err",
   "wall s",
   "new ver s",
+  "ui back s",
   "switch s",
   "health s",
   "ovh wall s",
@@ -840,12 +852,30 @@ async function main(): Promise<number> {
   if (meta.otherServersAtStart.length)
     say(`note: other servers running on this host: ${meta.otherServersAtStart.join(", ")}`);
 
+  // Our own copy of the build: others working in this repo may rebuild dist/ while the bench runs.
+  const build = path.join(REPO_ROOT, "bench-results", `.rf-agent-${opts.name}`);
+  rmSync(build, { recursive: true, force: true });
+  mkdirSync(build, { recursive: true });
+  for (const f of ["dist", "units", "nginx", "package.json"])
+    cpSync(path.join(REPO_ROOT, f), path.join(build, f), { recursive: true });
+  const git = async (args: string[]) =>
+    (await execa("git", ["-C", REPO_ROOT, ...args], { reject: false })).stdout;
+  const source = {
+    head: (await git(["rev-parse", "HEAD"])).trim(),
+    uncommitted: (await git(["status", "--porcelain", "--", "src", "units", "nginx", "package.json"]))
+      .split("\n")
+      .filter(Boolean),
+  };
+
   let server: TestServer | undefined;
   let poller: Poller | undefined;
   let load: Load | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     say(`${sig}: tearing the server down`);
-    void (server?.down() ?? Promise.resolve()).finally(() => process.exit(130));
+    void (server?.down() ?? Promise.resolve()).finally(() => {
+      rmSync(build, { recursive: true, force: true });
+      process.exit(130);
+    });
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
@@ -854,12 +884,15 @@ async function main(): Promise<number> {
     say("booting the server");
     server = await TestServer.up(opts.name);
     const booted = server;
+    await server.exec("ln", ["-sfn", path.join(build, "dist", "cli.js"), "/usr/local/bin/rf-agent"], {
+      reject: true,
+    });
     const origin = await createOrigin(server);
     const ini = await writeAgentConfig(server, { switch: { ...SWITCH } });
     const initialVersion = (await server.readFile(path.join(origin.work, "VERSION"))).trim();
 
     say("first deploy (venv + pip install; not a measured run)");
-    const bench = new Bench(server, origin);
+    const bench = new Bench(server);
     const first = await bench.unmeasured(["deploy"]);
     say(`first deploy: ${fmtMs(first.wallMs)}`);
     // The other color has no venv yet: its first deploy would run pip, so it is not a code-only deploy.
@@ -884,19 +917,20 @@ async function main(): Promise<number> {
     const live = initialVersion;
     for (let i = 1; i <= opts.runs; i++) {
       const version = `2.${i}.0`;
+      const prepStart = Date.now();
       await pushVersion(server, origin, version);
-      const d = await bench.rfOp(i, "deploy", live, version);
+      const d = await bench.rfOp(i, "deploy", live, version, Date.now() - prepStart);
       if (d.exitCode !== 0 || d.error) {
         say(`stopping the rf-agent phase: deploy failed:\n${d.stderrTail}`);
         break;
       }
-      const r = await bench.rfOp(i, "rollback", version, live);
+      const r = await bench.rfOp(i, "rollback", version, live, 0);
       if (r.exitCode !== 0 || r.error) {
         say(`stopping the rf-agent phase: rollback failed:\n${r.stderrTail}`);
         break;
       }
     }
-    const rfEnd = await bench.tap.snapshot();
+    const rfEnd = bench.ops.at(-1)?.endSnap ?? (await bench.tap.snapshot());
     const errorLog = () => booted.exec("cat", ["/var/log/nginx/error.log"]).then((r) => r.stdout.split("\n"));
     const rfNginxErrors = (await errorLog()).filter((l) => l.trim() && !l.includes("signal process started"));
 
@@ -904,7 +938,10 @@ async function main(): Promise<number> {
     say("setting up the naive install (clone + venv + pip) while rf-agent serves");
     const pipArgs = String(agentIni.app?.pip_args ?? "");
     const prep = await prepareNaive(server, pipArgs);
-    let naiveVersion = (await server.sh(asNaive(`cat ${NAIVE.app}/VERSION`), { reject: true })).stdout.trim();
+    // As with rf-agent, each rollback puts the version from before its deploy back (checked by the poller).
+    const naiveVersion = (
+      await server.sh(asNaive(`cat ${NAIVE.app}/VERSION`), { reject: true })
+    ).stdout.trim();
     const transitionStart = Date.now();
     const rfUnits = ["api", "web"].flatMap((s) => ["blue", "green"].map((c) => `demo-${s}@${c}.service`));
     await switchToNaive(server, rfUnits);
@@ -918,6 +955,7 @@ async function main(): Promise<number> {
     const naiveStartSnapIndex = bench.tap.snapshots.length;
     for (let i = 1; i <= opts.runs; i++) {
       const version = `3.${i}.0`;
+      const prepStart = Date.now();
       await pushVersion(server, origin, version);
       const prev = (
         await server.sh(asNaive(`git -C ${NAIVE.app} rev-parse HEAD`), { reject: true })
@@ -929,6 +967,7 @@ async function main(): Promise<number> {
         naiveVersion,
         version,
         `set -e; ${asNaive(`git -C ${NAIVE.app} pull -q --ff-only`)}; ${restart}`,
+        Date.now() - prepStart,
       );
       await bench.naiveOp(
         i,
@@ -936,10 +975,12 @@ async function main(): Promise<number> {
         version,
         naiveVersion,
         `set -e; ${asNaive(`git -C ${NAIVE.app} reset -q --hard ${prev}`)}; ${restart}`,
+        0,
       );
-      naiveVersion = (await server.sh(asNaive(`cat ${NAIVE.app}/VERSION`), { reject: true })).stdout.trim();
     }
-    const naiveEnd = await bench.tap.snapshot();
+    const lastOp = bench.ops.at(-1);
+    const naiveEnd =
+      lastOp?.phase === "naive" && lastOp.endSnap ? lastOp.endSnap : await bench.tap.snapshot();
     const allNginxErrors = (await errorLog()).filter(
       (l) => l.trim() && !l.includes("signal process started"),
     );
@@ -951,7 +992,7 @@ async function main(): Promise<number> {
 
     // ---- analysis
     const align = bench.tap.alignment();
-    analyse(bench, summary, { "rf-agent": rfEnd, naive: naiveEnd }, align.startEpoch);
+    analyse(bench, summary, align.startEpoch);
     const rfOps = bench.ops.filter((o) => o.phase === "rf-agent");
     const nvOps = bench.ops.filter((o) => o.phase === "naive");
     const rfT = totals(rfOps);
@@ -985,12 +1026,30 @@ async function main(): Promise<number> {
       gotAt: loadStopAsked,
     };
     const strip = (w: WindowStats) => ({ ...w, failures: undefined, drops: w.drops.length });
+    const between = (ops: Op[]) => {
+      const gaps = ops.slice(1).map((o, i) => {
+        const a = ops[i]?.endSnap ?? o.startSnap;
+        return windowStats(summary, a.t, o.startSnap.t, a, o.startSnap, null);
+      });
+      return {
+        gaps: gaps.length,
+        ms: gaps.reduce((n, g) => n + g.toT - g.fromT, 0),
+        sent: gaps.reduce((n, g) => n + g.sent, 0),
+        failed: gaps.reduce((n, g) => n + g.failed, 0),
+        drops: gaps.reduce((n, g) => n + g.drops.length, 0),
+        failures: gaps.flatMap((g) => g.failures),
+      };
+    };
     const buckets = {
+      betweenRfAgentOps: between(rfOps),
+      betweenNaiveOps: between(nvOps),
       warmup: strip(windowStats(summary, 0, firstRf.t, zero, firstRf, null)),
       transitionToNaive: strip(windowStats(summary, rfEnd.t, firstNv.t, rfEnd, firstNv, null)),
       tail: strip(windowStats(summary, naiveEnd.t, Infinity, naiveEnd, final, null)),
     };
 
+    const meanAll = (ops: Op[]) =>
+      mean(ops.map((o) => o.timeToAllServingMs).filter((x): x is number => typeof x === "number"));
     const meanT = (ops: Op[]) =>
       mean(ops.map((o) => o.timeToNewVersionMs).filter((x): x is number => x !== null));
     const ratios = {
@@ -999,6 +1058,8 @@ async function main(): Promise<number> {
       wsDropped: fmtRatio(nvT.wsDropped, rfT.wsDropped),
       timeToNewVersionDeploy: fmtRatio(meanT(nvDeploys), meanT(rfDeploys)),
       timeToNewVersionRollback: fmtRatio(meanT(nvRollbacks), meanT(rfRollbacks)),
+      timeToAllServingDeploy: fmtRatio(meanAll(nvDeploys), meanAll(rfDeploys)),
+      timeToAllServingRollback: fmtRatio(meanAll(nvRollbacks), meanAll(rfRollbacks)),
       wallTimeDeploy: fmtRatio(mean(nvDeploys.map((o) => o.wallMs)), mean(rfDeploys.map((o) => o.wallMs))),
     };
 
@@ -1066,10 +1127,13 @@ async function main(): Promise<number> {
       "  ws drop (<=dl): sessions dropped in the window (of those, before the drain deadline); poll err: poller answers not 200;",
     );
     out.push(
+      "  new ver s: command start to the poller's first /api/version answer with the new version; ui back s: to the UI's health answering again after failing (- if it never failed)",
+    );
+    out.push(
       "  switch s: command start to rf-agent's `✓ switch nginx`; health s: 'health' step (slowest service); ovh wall = wall - health; ovh sw = switch - health",
     );
     out.push(
-      `  outside op windows: warmup ${buckets.warmup.failed} failed / ${buckets.warmup.drops} drops; rf-agent -> naive changeover ${buckets.transitionToNaive.failed} failed / ${buckets.transitionToNaive.drops} drops; tail ${buckets.tail.failed} failed`,
+      `  outside op windows: warmup ${buckets.warmup.failed} failed / ${buckets.warmup.drops} drops; between rf-agent ops ${buckets.betweenRfAgentOps.failed} / ${buckets.betweenRfAgentOps.drops}; rf-agent -> naive changeover ${buckets.transitionToNaive.failed} / ${buckets.transitionToNaive.drops}; between naive ops ${buckets.betweenNaiveOps.failed} / ${buckets.betweenNaiveOps.drops}; tail ${buckets.tail.failed} failed`,
     );
     const parts = { deploy: breakdown(rfDeploys), rollback: breakdown(rfRollbacks) };
     for (const [k, b] of Object.entries(parts)) {
@@ -1088,6 +1152,10 @@ async function main(): Promise<number> {
     out.push(
       `  host load average (1 min, 2 cores, shared with other servers): rf-agent ops ${hl(rfOps)}, naive ops ${hl(nvOps)}`,
     );
+    for (const o of bench.ops.filter((x) => x.prepMs > 10_000))
+      out.push(
+        `  note: preparing ${o.phase} run ${o.run} ${o.op} (pushing the version) took ${fmtMs(o.prepMs)}`,
+      );
     const pip = rfOps.filter((o) => o.pipRan);
     if (pip.length)
       out.push(`  WARNING: rf-agent ran pip in ${pip.length} measured operation(s): not code-only`);
@@ -1101,7 +1169,7 @@ async function main(): Promise<number> {
     process.stdout.write(out.join("\n") + "\n");
 
     const result = {
-      meta: { ...meta, finishedAt: new Date().toISOString() },
+      meta: { ...meta, finishedAt: new Date().toISOString(), rfAgentSource: source },
       config: { ...config, agentIni: ini, initialVersion },
       method: METHOD,
       loadAlignment: align,
@@ -1138,6 +1206,7 @@ async function main(): Promise<number> {
     if (poller) await poller.stop().catch(() => undefined);
     say("tearing the server down");
     await server?.down();
+    rmSync(build, { recursive: true, force: true });
   }
 }
 

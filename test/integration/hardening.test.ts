@@ -13,13 +13,18 @@ beforeAll(async () => {
   server = await TestServer.up();
   const config = parseConfig(renderConfig({ app: { env_file: "/etc/rf-agent/demo.env" } }), "test");
   const layout = layoutFor(config);
-  await server.sh("useradd --system --user-group --home-dir /srv/demo demo && mkdir -p /srv/demo/blue /srv/demo/venvs/blue/bin");
+  await server.sh(
+    "useradd --system --user-group --home-dir /srv/demo demo && mkdir -p /srv/demo/blue /srv/demo/venvs/blue/bin",
+  );
   await server.writeFile("/etc/rf-agent/demo.env", "A=1\n", 0o600);
   for (const color of ["blue", "green"] as const) {
-    for (const f of renderUnits(config, layout, color, "demo")) await server.writeFile(f.path, f.content, f.mode);
+    for (const f of renderUnits(config, layout, color, "demo"))
+      await server.writeFile(f.path, f.content, f.mode);
   }
   // verify wants the ExecStart binaries to exist
-  await server.sh("for c in blue green; do mkdir -p /srv/demo/venvs/$c/bin; for b in uvicorn streamlit; do ln -sf /bin/true /srv/demo/venvs/$c/bin/$b; done; done; systemctl daemon-reload");
+  await server.sh(
+    "for c in blue green; do mkdir -p /srv/demo/venvs/$c/bin; for b in uvicorn streamlit; do ln -sf /bin/true /srv/demo/venvs/$c/bin/$b; done; done; systemctl daemon-reload",
+  );
 });
 
 afterAll(async () => {
@@ -36,7 +41,11 @@ describe("hardened app units", () => {
     });
 
     it(`${unit} scores at most ${MAX_EXPOSURE} in systemd-analyze security`, async () => {
-      const r = await server.exec("systemd-analyze", ["security", "--offline=yes", `/etc/systemd/system/${unit}`]);
+      const r = await server.exec("systemd-analyze", [
+        "security",
+        "--offline=yes",
+        `/etc/systemd/system/${unit}`,
+      ]);
       const m = /Overall exposure level for .*: ([\d.]+)/.exec(r.stdout);
       expect(m, r.stdout + r.stderr).not.toBeNull();
       expect(Number(m![1])).toBeLessThanOrEqual(MAX_EXPOSURE);
