@@ -1,10 +1,15 @@
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, resolveConfigPath } from "../../../src/config/load.js";
 import { RfError } from "../../../src/errors.js";
 import { MINIMAL, REPO } from "./helpers.js";
+
+const execFileP = promisify(execFile);
 
 let dir: string;
 beforeAll(async () => {
@@ -18,6 +23,22 @@ async function loadError(file: string): Promise<RfError> {
   const e: unknown = await loadConfig(file).catch((err: unknown) => err);
   expect(e).toBeInstanceOf(RfError);
   return e as RfError;
+}
+
+/** loadConfig(file) in a child running as uid/gid 65534, for the error it throws. */
+async function loadErrorAsNobody(file: string): Promise<{ message: string; hint?: string }> {
+  const loadUrl = pathToFileURL(path.resolve("src/config/load.ts")).href;
+  const script = `import { loadConfig } from ${JSON.stringify(loadUrl)};
+loadConfig(${JSON.stringify(file)}).then(
+  () => console.log("{}"),
+  (e) => console.log(JSON.stringify({ message: e.message, hint: e.hint })),
+);`;
+  const { stdout } = await execFileP(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", script],
+    { uid: 65534, gid: 65534 },
+  );
+  return JSON.parse(stdout) as { message: string; hint?: string };
 }
 
 describe("loadConfig", () => {
@@ -46,11 +67,12 @@ describe("loadConfig", () => {
     expect(e.message).toBe(`config path ${dir} is a directory, not a file`);
   });
 
-  it.skipIf(process.getuid?.() === 0)("names an unreadable file", async () => {
+  it("names an unreadable file", async () => {
     const file = path.join(dir, "secret.ini");
     await writeFile(file, MINIMAL);
     await chmod(file, 0o000);
-    const e = await loadError(file);
+    // root reads any file, so as root the load runs in a child process as nobody.
+    const e = process.getuid?.() === 0 ? await loadErrorAsNobody(file) : await loadError(file);
     expect(e.message).toBe(`config file ${file} is not readable by this user`);
     expect(e.hint).toContain("--config PATH");
   });
