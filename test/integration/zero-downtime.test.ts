@@ -95,14 +95,21 @@ describe("zero downtime", () => {
     const r = await server.rfAgent(["deploy"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await served()).toBe("1.0.2/green");
-    let state = "active";
-    for (let i = 0; i < 40 && state === "active"; i++) {
+    // The expiry stops the units, then clears the standby from the state: wait for all of it.
+    const standbyNow = async () =>
+      (JSON.parse((await server.rfAgent(["status", "--json"])).stdout) as { standby: unknown }).standby;
+    let api = "active";
+    let web = "active";
+    let standby: unknown = "running";
+    for (let i = 0; i < 40 && (api !== "inactive" || web !== "inactive" || standby !== null); i++) {
       await sleep(500);
-      state = await unitState("demo-api@blue.service");
+      api = await unitState("demo-api@blue.service");
+      web = await unitState("demo-web@blue.service");
+      standby = await standbyNow();
     }
-    expect(state).toBe("inactive");
-    const status = JSON.parse((await server.rfAgent(["status", "--json"])).stdout) as { standby: unknown };
-    expect(status.standby).toBeNull();
+    expect(api).toBe("inactive");
+    expect(web).toBe("inactive");
+    expect(standby).toBeNull();
     expect(await served()).toBe("1.0.2/green");
   });
 
