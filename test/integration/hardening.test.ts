@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { layoutFor } from "../../src/core/layout.js";
 import { renderUnits } from "../../src/core/render.js";
+import { triggerLayout } from "../../src/triggers/layout.js";
+import { renderTriggerUnits } from "../../src/triggers/units.js";
 import { renderConfig } from "../support/config.js";
 import { TestServer } from "../support/server.js";
 
@@ -21,6 +23,25 @@ beforeAll(async () => {
     for (const f of renderUnits(config, layout, color, "demo"))
       await server.writeFile(f.path, f.content, f.mode);
   }
+  // The webhook listener as `rf-agent install` renders it: loopback (nginx proxies) and public.
+  await server.writeFile("/etc/rf-agent/agent.ini", "[app]\nrepo = /srv/origin.git\n", 0o600);
+  await server.writeFile("/etc/rf-agent/webhook.secret", "s".repeat(64), 0o600);
+  const cmd = {
+    node: "/usr/bin/node",
+    script: "/usr/local/bin/rf-agent",
+    configPath: "/etc/rf-agent/agent.ini",
+  };
+  for (const [suffix, listen] of [
+    ["", "127.0.0.1:9000"],
+    ["-public", "0.0.0.0:9000"],
+  ] as const) {
+    const tconfig = parseConfig(renderConfig({ webhook: { listen } }), "test");
+    const tl = triggerLayout(tconfig.app.name);
+    for (const f of renderTriggerUnits(tconfig, tl, cmd)) {
+      if (!f.path.endsWith(tl.listener)) continue;
+      await server.writeFile(f.path.replace(/\.service$/, `${suffix}.service`), f.content, f.mode);
+    }
+  }
   // verify wants the ExecStart binaries to exist
   await server.sh(
     "for c in blue green; do mkdir -p /srv/demo/venvs/$c/bin; for b in uvicorn streamlit; do ln -sf /bin/true /srv/demo/venvs/$c/bin/$b; done; done; systemctl daemon-reload",
@@ -31,8 +52,13 @@ afterAll(async () => {
   await server?.down();
 });
 
-describe("hardened app units", () => {
-  for (const unit of ["demo-api@blue.service", "demo-web@green.service"]) {
+describe("hardened units", () => {
+  for (const unit of [
+    "demo-api@blue.service",
+    "demo-web@green.service",
+    "rf-agent-demo-webhook.service",
+    "rf-agent-demo-webhook-public.service",
+  ]) {
     it(`${unit} passes systemd-analyze verify with no output`, async () => {
       const r = await server.exec("systemd-analyze", ["verify", "--recursive-errors=yes", unit]);
       expect(r.stderr.trim()).toBe("");
