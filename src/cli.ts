@@ -1,24 +1,14 @@
 #!/usr/bin/env node
 // The entry point: parse arguments, run one command, print errors, exit. The only place that exits.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { readHistory } from "./adapters/history.js";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { createContext } from "./context.js";
 import { ExitCode, formatError, isRfError, RfError } from "./errors.js";
-import { createLogger, redactSecrets, type Logger } from "./log.js";
-import { deploy } from "./commands/deploy.js";
-import { rollback } from "./commands/rollback.js";
-import { collectStatus, formatStatus } from "./commands/status.js";
-import { withLock } from "./commands/recorded.js";
-import { reconcile } from "./ops/reconcile.js";
+import { createLogger, isJournalStream, redactSecrets, type Logger } from "./log.js";
 import { findAppUser } from "./ops/host.js";
-import { install, uninstall } from "./commands/install.js";
-import { logs } from "./commands/logs.js";
-import { webhook } from "./commands/webhook.js";
-import { isJournalStream } from "./log.js";
-import { doctor, formatChecks } from "./commands/doctor.js";
-import { switchStaged } from "./commands/switch.js";
-import { writeMetrics } from "./ops/report.js";
+import { preloadUndici } from "./adapters/undici.js";
+// Each command's code is imported when that command runs: a rollback need not load the webhook
+// server, git or the installer before it switches nginx.
 
 const COMMON = {
   config: { type: "string" },
@@ -155,6 +145,9 @@ function commandHelp(name: string, c: Command): string {
 /** Commands that only read, so any user may run them (as far as file permissions allow). */
 const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
 
+/** Commands that never make an HTTP request. */
+const NO_HTTP = new Set(["history", "logs", "webhook", "install", "uninstall"]);
+
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
   const n = Number(value);
@@ -206,19 +199,22 @@ async function main(argv: string[]): Promise<number> {
       hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
     });
   }
+  // Loads while the config is read and the first child processes run, not after.
+  if (!NO_HTTP.has(name)) preloadUndici();
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   // The listener needs only its config: no user lookup, no child process.
-  if (name === "webhook") return webhook(config, log);
+  if (name === "webhook") return (await import("./commands/webhook.js")).webhook(config, log);
   const ctx = createContext(config, log);
   const wait = seconds(values.wait as string | undefined, "--wait");
   await findAppUser(ctx);
   switch (name) {
     case "install":
-      return install(ctx, { print });
+      return (await import("./commands/install.js")).install(ctx, { print });
     case "uninstall":
-      return uninstall(ctx, { print, waitSec: wait });
+      return (await import("./commands/install.js")).uninstall(ctx, { print, waitSec: wait });
     case "logs": {
+      const { logs } = await import("./commands/logs.js");
       const lines = values.n === undefined ? 100 : Number(values.n);
       if (!Number.isInteger(lines) || lines < 1)
         throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
@@ -233,7 +229,8 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   switch (name) {
-    case "deploy":
+    case "deploy": {
+      const { deploy } = await import("./commands/deploy.js");
       return (
         await deploy(ctx, {
           ref: values.ref as string | undefined,
@@ -244,22 +241,34 @@ async function main(argv: string[]): Promise<number> {
           print,
         })
       ).exitCode;
-    case "rollback":
+    }
+    case "rollback": {
+      const { rollback } = await import("./commands/rollback.js");
       return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
-    case "switch":
+    }
+    case "switch": {
+      const { switchStaged } = await import("./commands/switch.js");
       return (await switchStaged(ctx, { waitSec: wait, print })).exitCode;
+    }
     case "doctor": {
+      const { doctor, formatChecks } = await import("./commands/doctor.js");
       const results = await doctor(ctx);
       print(formatChecks(results));
       return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failedBeforeSwitch;
     }
     case "reconcile": {
+      const [{ withLock }, { reconcile }, { writeMetrics }] = await Promise.all([
+        import("./commands/recorded.js"),
+        import("./ops/reconcile.js"),
+        import("./ops/report.js"),
+      ]);
       const state = await withLock(ctx, "reconcile", wait, () => reconcile(ctx));
       await writeMetrics(ctx);
       print(state.live ? `live: ${state.live.color} ${state.live.sha.slice(0, 12)}` : "nothing is live");
       return ExitCode.ok;
     }
     case "status": {
+      const { collectStatus, formatStatus } = await import("./commands/status.js");
       const report = await collectStatus(ctx);
       print(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       return ExitCode.ok;
@@ -268,6 +277,7 @@ async function main(argv: string[]): Promise<number> {
       const n = values.n === undefined ? 20 : Number(values.n);
       if (!Number.isInteger(n) || n < 1)
         throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
+      const { readHistory } = await import("./adapters/history.js");
       const entries = (await readHistory(ctx.layout.stateDir)).slice(-n);
       for (const e of entries) {
         print(

@@ -1,5 +1,5 @@
 // HTTP health checks over undici: fresh connections, short timeouts.
-import { request } from "undici";
+import { undici } from "./undici.js";
 
 export interface HttpAnswer {
   status: number;
@@ -11,6 +11,7 @@ export type HttpGet = (url: string, opts?: { host?: string; timeoutMs?: number }
 export const httpGet: HttpGet = async (url, opts = {}) => {
   const timeout = opts.timeoutMs ?? 2000;
   try {
+    const { request } = await undici();
     const r = await request(url, {
       method: "GET",
       headers: opts.host ? { host: opts.host } : {},

@@ -1,5 +1,5 @@
 // [notify] url: a JSON POST (Slack-compatible `text` plus fields) after deploys and rollbacks. Best effort.
-import { request } from "undici";
+import { undici } from "./undici.js";
 import type { Logger } from "../log.js";
 
 export interface Notice {
@@ -33,6 +33,7 @@ export async function sendNotice(
   const body = JSON.stringify({ text: noticeText(notice), ...notice });
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
+      const { request } = await undici();
       const r = await request(url, {
         method: "POST",
         headers: { "content-type": "application/json" },

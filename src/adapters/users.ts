@@ -7,11 +7,14 @@ export interface UnixUser extends RunAs {
 }
 
 export async function lookupUser(run: Runner, name: string): Promise<UnixUser | null> {
-  const pw = await run("getent", ["passwd", name], { reject: false });
+  // Both at once: every command starts with this lookup, and a rollback is only as fast as its start.
+  const [pw, gr] = await Promise.all([
+    run("getent", ["passwd", name], { reject: false }),
+    run("id", ["-gn", name], { reject: false }),
+  ]);
   if (pw.exitCode !== 0) return null;
   const [, , uid, gid, , home] = pw.stdout.trim().split(":");
-  const gr = await run("getent", ["group", gid ?? ""], { reject: false });
-  const group = gr.exitCode === 0 ? (gr.stdout.split(":")[0] ?? name) : name;
+  const group = (gr.exitCode === 0 && gr.stdout.trim()) || name;
   return { name, uid: Number(uid), gid: Number(gid), home: home ?? "/", group };
 }
 

@@ -9,7 +9,7 @@ import { reconcile } from "../ops/reconcile.js";
 import { healthGate, quickHealthy, startColor, stopColor } from "../ops/start.js";
 import { writeUnits } from "../ops/install.js";
 import { runPostHook } from "../ops/hook-steps.js";
-import { deploy, type DeployOptions } from "./deploy.js";
+import type { DeployOptions } from "./deploy.js";
 import { recorded, type Outcome } from "./recorded.js";
 
 export interface RollbackOptions {
@@ -27,6 +27,8 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
       waitSec: opts.waitSec,
       print: opts.print,
     };
+    // Only --to needs git and the installer: keep them out of the instant rollback's start-up.
+    const { deploy } = await import("./deploy.js");
     return deploy(ctx, deployOpts);
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
@@ -48,8 +50,11 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
     }
     run.to = { color: back, sha };
     ctx.log = ctx.log.child({ color: back, sha: sha.slice(0, 12) });
-    const warm =
-      (await isActive(ctx.run, ctx.layout.units(back)[0] ?? "")) && (await quickHealthy(ctx, back));
+    const [active, healthy] = await Promise.all([
+      isActive(ctx.run, ctx.layout.units(back)[0] ?? ""),
+      quickHealthy(ctx, back),
+    ]);
+    const warm = active && healthy;
     if (warm) {
       ctx.log.info({ color: back }, `${back} is running and healthy (warm standby): switching at once`);
     } else {

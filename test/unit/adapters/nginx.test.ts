@@ -78,20 +78,33 @@ describe("testConfig", () => {
 });
 
 describe("reload", () => {
-  it("reloads a running nginx", async () => {
+  const HUP = "systemctl kill --kill-whom=main --signal=HUP nginx.service";
+  const calls = (run: ReturnType<typeof fakeRunner>) => run.calls.map((c) => [c.file, ...c.args].join(" "));
+
+  it("signals a running nginx's master to reload, and nothing else", async () => {
     const run = fakeRunner();
     await reload(run);
-    expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+    expect(calls(run)).toEqual([HUP]);
+  });
+
+  it("falls back to systemctl reload when the signal cannot be sent to a running nginx", async () => {
+    const run = fakeRunner((_, args) => ({ exitCode: args[0] === "kill" ? 1 : 0 }));
+    await reload(run);
+    expect(calls(run)).toEqual([
+      HUP,
       "systemctl is-active --quiet nginx.service",
       "systemctl reload nginx.service",
     ]);
-    expect(run.calls[1]!.options?.code).toBe("NGINX");
+    expect(run.calls[2]!.options?.code).toBe("NGINX");
   });
 
   it("enables and starts an nginx that is not running", async () => {
-    const run = fakeRunner((_, args) => ({ exitCode: args[0] === "is-active" ? 3 : 0 }));
+    const run = fakeRunner((_, args) => ({
+      exitCode: args[0] === "is-active" || args[0] === "kill" ? 3 : 0,
+    }));
     await reload(run);
-    expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+    expect(calls(run)).toEqual([
+      HUP,
       "systemctl is-active --quiet nginx.service",
       "systemctl enable --now nginx.service",
     ]);

@@ -3,11 +3,11 @@ import { createSystemUser, lookupUser } from "../../../src/adapters/users.js";
 import { fakeRunner } from "../helpers/fakes.js";
 
 describe("lookupUser", () => {
-  it("reads uid, gid, home and group name from getent", async () => {
+  it("reads uid, gid and home from getent, the primary group's name from id", async () => {
     const run = fakeRunner((_, args) =>
       args[0] === "passwd"
         ? { stdout: "demo:x:998:997::/srv/demo:/usr/sbin/nologin\n" }
-        : { stdout: "demo-group:x:997:\n" },
+        : { stdout: "demo-group\n" },
     );
     expect(await lookupUser(run, "demo")).toEqual({
       name: "demo",
@@ -18,14 +18,14 @@ describe("lookupUser", () => {
     });
     expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
       "getent passwd demo",
-      "getent group 997",
+      "id -gn demo",
     ]);
   });
 
   it("is null for an unknown user", async () => {
     const run = fakeRunner(() => ({ exitCode: 2 }));
     expect(await lookupUser(run, "nobody-here")).toBeNull();
-    expect(run.calls).toHaveLength(1);
+    expect(run.calls.map((c) => c.file)).toEqual(["getent", "id"]);
   });
 
   it("falls back to the user name when the group is unknown", async () => {

@@ -48,7 +48,9 @@ export async function fakeHost(
       return host.nginxOk ? {} : { exitCode: 1, stderr: "nginx: [emerg] rejected by the test" };
     if (file !== "systemctl") return {};
     const [verb, ...rest] = args;
-    if (verb === "reload") host.served = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
+    // nginx reloads on the HUP rf-agent sends its master (or on systemctl reload)
+    const reloads = verb === "reload" || (verb === "kill" && rest.includes("--signal=HUP"));
+    if (reloads) host.served = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
     if (verb === "is-active") {
       const color = colorOfUnit(rest.at(-1) ?? "");
       return { exitCode: color === null || host.active[color] ? 0 : 3 };

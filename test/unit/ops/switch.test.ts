@@ -45,8 +45,7 @@ describe("switchTo", () => {
     );
     expect(commands(run)).toEqual([
       "nginx -t -q",
-      "systemctl is-active --quiet nginx.service",
-      "systemctl reload nginx.service",
+      "systemctl kill --kill-whom=main --signal=HUP nginx.service",
     ]);
     expect(get.calls.at(-1)).toEqual({
       url: "http://127.0.0.1:80/__rf-agent/live",
@@ -84,7 +83,9 @@ describe("switchTo", () => {
       sha: sha("b"),
     });
     expect((await lstat(ctx.layout.sitePath)).ino).toBe(siteInode);
-    expect(commands(run).filter((c) => c === "systemctl reload nginx.service")).toHaveLength(2);
+    expect(
+      commands(run).filter((c) => c === "systemctl kill --kill-whom=main --signal=HUP nginx.service"),
+    ).toHaveLength(2);
   });
 
   it("when nginx -t fails, puts every file back, reloads nothing and fails as NGINX", async () => {
