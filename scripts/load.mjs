@@ -200,15 +200,18 @@ function checkVersion(body, t) {
 
 // One attempt. Resolves {status, body} or rejects with an error; err.retryable is
 // set when a reused keep-alive socket failed before any answer arrived (the server
-// closed it as we sent), the one case browsers silently resend.
-function attempt(method, url, payload, deadline) {
+// closed it as we sent), the one case browsers silently resend. `fresh` sends on a
+// new connection: the resend does so, since when nginx's old workers quit after a
+// reload they close every idle keep-alive connection at once, and the next pooled
+// socket is as likely to be dying as the first (seen: three tries in a row).
+function attempt(method, url, payload, deadline, fresh = false) {
   return new Promise((resolve, reject) => {
     const headers = { "user-agent": UA, accept: "*/*" };
     if (payload !== undefined) {
       headers["content-type"] = "application/json";
       headers["content-length"] = Buffer.byteLength(payload);
     }
-    const req = client.request(url, { method, agent, headers });
+    const req = client.request(url, { method, agent: fresh ? false : agent, headers });
     let answered = false;
     const timer = setTimeout(
       () => {
@@ -234,6 +237,8 @@ function attempt(method, url, payload, deadline) {
     req.on("error", (err) => {
       clearTimeout(timer);
       err.retryable = !answered && req.reusedSocket && err.code !== "ETIMEDOUT";
+      err.reusedSocket = req.reusedSocket;
+      err.answered = answered;
       reject(err);
     });
     req.end(payload);
@@ -249,7 +254,7 @@ async function send(endpoint, seq) {
   stats.requests.sent++;
   for (let tries = 1; ; tries++) {
     try {
-      const { status, body } = await attempt(endpoint.method, url, payload, deadline);
+      const { status, body } = await attempt(endpoint.method, url, payload, deadline, tries > 1);
       if (status < 200 || status > 299) return recordFailure(t, endpoint.method, endpoint.path, status);
       const problem = endpoint.check?.(body, t);
       if (problem) return recordFailure(t, endpoint.method, endpoint.path, status, problem);
@@ -259,7 +264,10 @@ async function send(endpoint, seq) {
         stats.requests.retried++;
         continue;
       }
-      return recordFailure(t, endpoint.method, endpoint.path, null, err.code || err.message || String(err));
+      const what = err.code || err.message || String(err);
+      // how it failed, for telling a dying keep-alive pool from a fresh connection cut
+      const detail = `${what} (try ${tries}, ${err.reusedSocket ? "reused" : "fresh"} socket, ${err.answered ? "after" : "before"} the answer)`;
+      return recordFailure(t, endpoint.method, endpoint.path, null, detail);
     }
   }
 }

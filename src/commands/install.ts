@@ -35,9 +35,10 @@ export function thisAgent(configPath: string): AgentCommand {
   };
 }
 
-// The listener runs as a throwaway user with ProtectHome=yes: it cannot reach node or rf-agent
-// under /root or /home (nvm, a clone in a home directory), nor files only root may read.
-const HIDDEN = ["/root", "/home", "/run/user"];
+// The listener runs as a throwaway user with ProtectHome=yes and PrivateTmp=yes: it cannot reach
+// node or rf-agent under /root or /home (nvm, a clone in a home directory) or in /tmp, nor files
+// only root may read.
+const HIDDEN = ["/root", "/home", "/run/user", "/tmp", "/var/tmp"];
 function unreachable(file: string): string | undefined {
   let real: string;
   try {

@@ -117,7 +117,11 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
       upstreams,
       locations,
       listen: config.nginx.listen,
-      defaultServer: serverName === "_" ? " default_server" : "",
+      // deferred (TCP_DEFER_ACCEPT): a worker accepts a connection only with its request in hand, so
+      // an old worker told to quit by the switch's reload never holds a fresh, still-empty connection,
+      // which it would close unanswered (measured: ~1 failed request in 20 switches without it).
+      // Socket options may appear once per port, so only the port's default server sets it.
+      defaultServer: serverName === "_" ? " default_server deferred" : "",
       serverName,
       liveInclude: layout.liveIncludePath,
       preview,

@@ -12,7 +12,7 @@ import {
   serverProcesses,
   socketInodes,
 } from "../support/host.js";
-import { REPO_ROOT, TestServer } from "../support/server.js";
+import { AGENT_DIR, REPO_ROOT, TestServer } from "../support/server.js";
 
 describe("disposable server", () => {
   let a: TestServer;
@@ -75,8 +75,12 @@ describe("disposable server", () => {
     expect(await a.readFile(path.join(REPO_ROOT, "package.json"))).toBe(
       readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"),
     );
+    // rf-agent is installed from the same tree, seen at /opt/rf-agent (outside /tmp and /home)
     const link = await a.exec("readlink", ["/usr/local/bin/rf-agent"]);
-    expect(link.stdout).toBe(path.join(REPO_ROOT, "dist", "cli.js"));
+    expect(link.stdout).toBe(path.join(AGENT_DIR, "dist", "cli.js"));
+    expect(await a.readFile(path.join(AGENT_DIR, "package.json"))).toBe(
+      readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"),
+    );
   });
 
   it("runs commands inside with a clean environment, input, cwd and a timeout", async () => {

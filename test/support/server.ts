@@ -9,7 +9,8 @@ export const REPO_ROOT = realpathSync(fileURLToPath(new URL("../..", import.meta
 export const SERVER_SH = path.join(REPO_ROOT, "scripts", "server.sh");
 export const STATE_ROOT = process.env.RF_SERVER_STATE ?? "/run/rf-agent-test-servers";
 export const AGENT_CONFIG = "/etc/rf-agent/agent.ini";
-const CLI = path.join(REPO_ROOT, "dist", "cli.js");
+/** Where the server sees this checkout as its installed rf-agent. */
+export const AGENT_DIR = "/opt/rf-agent";
 
 // The same clean environment `server.sh exec` gives.
 const BASE_ENV = [
@@ -99,8 +100,14 @@ export class TestServer {
       if (!Number.isInteger(pid) || pid <= 1)
         throw new Error(`server.sh up ${name} printed no pid: ${booted.stdout}`);
       const server = new TestServer(name, pid, booted.stderr);
-      // dist/ may not be built yet; the link is for whenever it is.
-      await server.exec("ln", ["-sfn", CLI, "/usr/local/bin/rf-agent"], { reject: true });
+      // rf-agent as a server has it: under /opt, where the sandboxed webhook listener (PrivateTmp,
+      // ProtectHome) can read it wherever this checkout is. dist/ may not be built yet; the link is
+      // for whenever it is.
+      await server.exec("mkdir", ["-p", AGENT_DIR], { reject: true });
+      await server.exec("mount", ["--bind", REPO_ROOT, AGENT_DIR], { reject: true });
+      await server.exec("ln", ["-sfn", path.join(AGENT_DIR, "dist", "cli.js"), "/usr/local/bin/rf-agent"], {
+        reject: true,
+      });
       return server;
     } catch (e) {
       await downByName(name);

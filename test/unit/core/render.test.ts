@@ -193,9 +193,9 @@ describe("renderSite", () => {
     expect(web).not.toContain('        proxy_set_header Connection "";');
   });
 
-  it("claims default_server only when server_name is _", () => {
+  it("claims default_server (with deferred accept) only when server_name is _", () => {
     const underscore = renderSite(setup().config, setup().layout).content.split("\n");
-    expect(underscore).toContain("    listen 80 default_server;");
+    expect(underscore).toContain("    listen 80 default_server deferred;");
     expect(underscore).toContain("    server_name _;");
 
     const named = setup((c) => {
@@ -205,7 +205,7 @@ describe("renderSite", () => {
     const lines = renderSite(named.config, named.layout).content.split("\n");
     expect(lines).toContain("    listen 8080;");
     expect(lines).toContain("    server_name example.com www.example.com;");
-    expect(lines.join("\n")).not.toContain("default_server");
+    expect(lines.join("\n")).not.toMatch(/default_server|deferred/);
   });
 
   it("makes nginx identifiers of an app name with '-'", () => {
