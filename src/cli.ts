@@ -145,8 +145,8 @@ function commandHelp(name: string, c: Command): string {
 /** Commands that only read, so any user may run them (as far as file permissions allow). */
 const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
 
-/** Commands that never make an HTTP request. */
-const NO_HTTP = new Set(["history", "logs", "webhook", "install", "uninstall"]);
+/** Commands that never make an HTTP request (install does: it waits for the listener's /healthz). */
+const NO_HTTP = new Set(["history", "logs", "webhook", "uninstall"]);
 
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
