@@ -1048,10 +1048,10 @@ async function main(): Promise<number> {
       tail: strip(windowStats(summary, naiveEnd.t, Infinity, naiveEnd, final, null)),
     };
 
-    const meanAll = (ops: Op[]) =>
-      mean(ops.map((o) => o.timeToAllServingMs).filter((x): x is number => typeof x === "number"));
-    const meanT = (ops: Op[]) =>
-      mean(ops.map((o) => o.timeToNewVersionMs).filter((x): x is number => x !== null));
+    const meanOf = (ops: Op[], pick: (o: Op) => number | null | undefined) =>
+      mean(ops.map(pick).filter((x): x is number => typeof x === "number"));
+    const meanT = (ops: Op[]) => meanOf(ops, (o) => o.timeToNewVersionMs);
+    const meanAll = (ops: Op[]) => meanOf(ops, (o) => o.timeToAllServingMs);
     const ratios = {
       failedRequests: fmtRatio(nvT.failed, rfT.failed),
       failureWindowSeconds: fmtRatio(nvT.failureWindowMs, rfT.failureWindowMs),
