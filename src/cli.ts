@@ -145,8 +145,12 @@ function commandHelp(name: string, c: Command): string {
 /** Commands that only read, so any user may run them (as far as file permissions allow). */
 const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
 
-/** Commands that never make an HTTP request (install does: it waits for the listener's /healthz). */
-const NO_HTTP = new Set(["history", "logs", "webhook", "uninstall"]);
+/**
+ * Commands that make an HTTP request early, so undici (~100 ms of CPU to load) is loaded while the
+ * config is read. deploy loads it itself once the idle color is starting: on a busy CPU, loading
+ * it first would only delay the fetch, and the health check is its first request.
+ */
+const HTTP_EARLY = new Set(["rollback", "switch", "status", "doctor", "reconcile", "install"]);
 
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
@@ -200,7 +204,7 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   // Loads while the config is read and the first child processes run, not after.
-  if (!NO_HTTP.has(name)) preloadUndici();
+  if (HTTP_EARLY.has(name)) preloadUndici();
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   // The listener needs only its config: no user lookup, no child process.

@@ -74,10 +74,15 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
+/** Whether dir is a checkout a fetch can update (else fetchInto clones it). */
+export function hasCheckout(dir: string): Promise<boolean> {
+  return exists(path.join(dir, ".git"));
+}
+
 /** Clone if missing, then fetch every branch and tag. A stale index.lock from a killed run is removed. */
 export async function fetchInto(dir: string, repo: string, as: RunAs | null): Promise<void> {
   const hint = "check [app] repo and that the app user can reach it (network, credentials, deploy key)";
-  if (!(await exists(path.join(dir, ".git")))) {
+  if (!(await hasCheckout(dir))) {
     await rm(dir, { recursive: true, force: true });
     try {
       await git(path.dirname(dir), as).clone(repo, dir, ["--no-checkout"]);
@@ -89,11 +94,26 @@ export async function fetchInto(dir: string, repo: string, as: RunAs | null): Pr
   await rm(path.join(dir, ".git", "index.lock"), { force: true });
   const g = git(dir, as);
   try {
-    await g.remote(["set-url", "origin", repo]);
+    if ((await originUrl(dir)) !== repo) await g.remote(["set-url", "origin", repo]);
     await g.fetch(["--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
   } catch (e) {
     throw gitError(`fetch ${repo}`, e, hint);
   }
+}
+
+/**
+ * origin's URL as written in .git/config, or null when it is not written plainly there. Read from
+ * the file to save a git process per deploy; anything unusual (quoting, includes) just means
+ * `remote set-url` runs.
+ */
+export async function originUrl(dir: string): Promise<string | null> {
+  const text = await readFile(path.join(dir, ".git", "config"), "utf8").catch(() => "");
+  const sections = text.matchAll(/^\s*\[remote "origin"\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/gm);
+  const urls = [...sections].flatMap((s) =>
+    [...(s[1] ?? "").matchAll(/^\s*url\s*=\s*(.*?)\s*$/gm)].map((m) => m[1] ?? ""),
+  );
+  const url = urls.length === 1 ? urls[0]! : null;
+  return url && !/["\\;#]/.test(url) ? url : null;
 }
 
 /** REF as a branch of origin, a tag or a (possibly short) commit id, to a full commit sha. */

@@ -47,13 +47,11 @@ export interface VenvPlan {
 
 /** Decides, from the venv's marker, what must be done to bring it to these requirements. */
 export async function planVenv(
-  run: Runner,
+  identity: string,
   venv: string,
-  python: string,
   requirementsText: string,
   pipArgs: string[],
 ): Promise<VenvPlan> {
-  const identity = await pythonIdentity(run, python);
   const hash = requirementsHash(requirementsText, identity, pipArgs);
   const marker = await readMarker(venv);
   const venvPython = await readIfExists(path.join(venv, "pyvenv.cfg"));

@@ -1,5 +1,5 @@
 // rf-agent deploy: the idle color gets the new commit, proves itself healthy, then takes the traffic.
-import { isSha, lsRemote } from "../adapters/git.js";
+import { hasCheckout, isSha, lsRemote } from "../adapters/git.js";
 import { readIfExists } from "../adapters/files.js";
 import { saveState } from "../adapters/state-store.js";
 import type { Context } from "../context.js";
@@ -20,6 +20,7 @@ import { checkRequiredEnv } from "../ops/env.js";
 import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
 import { previewUrl, showInPreview } from "../ops/switch.js";
 import { fileDiff } from "./diff.js";
+import { preloadUndici } from "../adapters/undici.js";
 
 export interface DeployOptions {
   ref?: string;
@@ -55,21 +56,24 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     let state = await reconcile(ctx);
     const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
     run.from = live;
-    const quick = await remoteSha(ctx, opts.ref);
-    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(opts, live);
     const idle = idleColor(state);
+    // One trip to the remote: the fetch into the idle checkout says what the tip is. Only a missing
+    // checkout is asked first (ls-remote), as cloning it just to find nothing new is not worth it.
+    const cloneFirst = !(await hasCheckout(ctx.layout.checkout(idle)));
+    const quick = cloneFirst || (opts.ref && isSha(opts.ref)) ? await remoteSha(ctx, opts.ref) : null;
+    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(opts, live);
     if (opts.noSwitch && !live) {
       throw new RfError("USAGE", "--no-switch needs a live version to stay in front; nothing is live yet", {
         hint: "run `rf-agent deploy` without --no-switch for the first deploy",
       });
     }
-    // Before anything starts: the environment the new color's services will get.
-    await checkRequiredEnv(ctx, idle);
     ctx.log = ctx.log.child({ color: idle });
-    const sha = await fetchCommit(ctx, run.steps, idle, opts.ref ?? ctx.config.app.branch, user);
+    const sha = await fetchCommit(ctx, run.steps, idle, opts.ref, user);
+    if (live && sha === live.sha && !opts.force) return alreadyLive(opts, live);
     ctx.log = ctx.log.child({ sha: sha.slice(0, 12) });
     run.to = { color: idle, sha };
-    if (live && sha === live.sha && !opts.force) return alreadyLive(opts, live);
+    // Before anything starts: the environment the new color's services will get.
+    await checkRequiredEnv(ctx, idle);
     try {
       await installCommit(ctx, run.steps, idle, sha, user);
       state = withSlot(state, idle, sha, ctx.now());
@@ -77,6 +81,8 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
       await saveState(ctx.layout, state);
       await run.steps.run("ports", () => checkPorts(ctx, idle));
       await run.steps.run("start", () => startColor(ctx, idle, { fresh: true }));
+      // Its first use is the health check; loaded while the services boot, not before the fetch.
+      preloadUndici();
       await run.steps.run("health", () => healthGate(ctx, idle));
       if (opts.noSwitch) {
         await run.steps.run("preview", () => showInPreview(ctx, idle, sha));

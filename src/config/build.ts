@@ -1,5 +1,5 @@
 // Validates the raw values and assembles the Config, including the checks that span keys and services.
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { DEFAULT_SERVICES, SOLE_SERVICE_ROUTE } from "./defaults.js";
 import { quote, type Problem } from "./problems.js";
 import type { RawConfig, Values } from "./read.js";
@@ -18,17 +18,17 @@ import {
 } from "./schema.js";
 import { COLORS, type Config, type ServiceConfig } from "./types.js";
 
-type Parsed<S extends z.ZodObject> = Partial<z.output<S>>;
+type Parsed<S extends z.ZodMiniObject> = Partial<z.output<S>>;
 
 /** Each key on its own, so one bad key still leaves the others for the cross-checks. */
-function validate<S extends z.ZodObject>(
+function validate<S extends z.ZodMiniObject>(
   schema: S,
   section: string,
   values: Values,
   problems: Problem[],
 ): Parsed<S> {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodType][]) {
+  for (const [key, field] of Object.entries(schema.shape) as [string, z.ZodMiniType][]) {
     const value = Object.hasOwn(values, key) ? values[key] : undefined;
     const result = field.safeParse(value);
     if (result.success) {

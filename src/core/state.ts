@@ -1,24 +1,24 @@
 // What rf-agent remembers between runs. The host is the truth; this is a cache of it
 // that can always be rebuilt (see adapters/state-store.ts).
-import { z } from "zod";
+import * as z from "zod/mini";
 import { COLORS, type Color } from "../config/types.js";
 
-const sha = z.string().regex(/^[0-9a-f]{40}$/);
+const sha = z.string().check(z.regex(/^[0-9a-f]{40}$/));
 const color = z.enum(COLORS);
 
 export const StateSchema = z.object({
   version: z.literal(1),
   app: z.string(),
-  live: z.object({ color, sha, since: z.string() }).nullable(),
-  previous: z.object({ color, sha }).nullable(),
+  live: z.nullable(z.object({ color, sha, since: z.string() })),
+  previous: z.nullable(z.object({ color, sha })),
   slots: z.object({
-    blue: z.object({ sha, installedAt: z.string() }).nullable(),
-    green: z.object({ sha, installedAt: z.string() }).nullable(),
+    blue: z.nullable(z.object({ sha, installedAt: z.string() })),
+    green: z.nullable(z.object({ sha, installedAt: z.string() })),
   }),
   /** The previous color kept running for an instant rollback, until this time. */
-  standby: z.object({ color, until: z.string() }).nullable(),
+  standby: z.nullable(z.object({ color, until: z.string() })),
   /** Installed and healthy in the idle color by `deploy --no-switch`, waiting for `rf-agent switch`. */
-  staged: z.object({ color, sha }).nullable().default(null),
+  staged: z._default(z.nullable(z.object({ color, sha })), null),
 });
 
 export type State = z.infer<typeof StateSchema>;

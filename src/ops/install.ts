@@ -4,29 +4,34 @@ import { checkoutClean, fetchInto, resolveRef } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { daemonReload } from "../adapters/systemd.js";
 import type { UnixUser } from "../adapters/users.js";
-import { applyVenv, planVenv, requirementsText } from "../adapters/venv.js";
+import { applyVenv, planVenv, pythonIdentity, requirementsText } from "../adapters/venv.js";
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
 import type { Steps } from "./steps.js";
 
+/** Fetches into the color's checkout and returns the commit `ref` (default: [app] branch) names. */
 export async function fetchCommit(
   ctx: Context,
   steps: Steps,
   color: Color,
-  ref: string,
+  ref: string | undefined,
   user: UnixUser,
 ): Promise<string> {
+  const { repo, branch } = ctx.config.app;
   const dir = ctx.layout.checkout(color);
-  await steps.run("fetch", () => fetchInto(dir, ctx.config.app.repo, user));
-  const sha = await resolveRef(dir, ref, user);
-  if (!sha) {
-    throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${ctx.config.app.repo}`, {
-      hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
+  await steps.run("fetch", () => fetchInto(dir, repo, user));
+  const sha = await resolveRef(dir, ref ?? branch, user);
+  if (sha) return sha;
+  if (ref === undefined) {
+    throw new RfError("GIT", `branch "${branch}" does not exist in ${repo}`, {
+      hint: "push the branch, or set [app] branch to one that exists",
     });
   }
-  return sha;
+  throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${repo}`, {
+    hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
+  });
 }
 
 export async function installCommit(
@@ -38,10 +43,13 @@ export async function installCommit(
 ): Promise<{ pip: boolean; unitsChanged: boolean }> {
   const { app } = ctx.config;
   const dir = ctx.layout.checkout(color);
+  // The interpreter does not depend on the commit: ask it who it is while git checks out.
+  const identity = pythonIdentity(ctx.run, app.python);
+  identity.catch(() => undefined); // awaited below, unless the checkout fails first
   await steps.run("checkout", () => checkoutClean(dir, sha, user));
   const reqText = await requirementsText(dir, app.requirements);
   const venv = ctx.layout.venv(color);
-  const plan = await planVenv(ctx.run, venv, app.python, reqText, app.pipArgs);
+  const plan = await planVenv(await identity, venv, reqText, app.pipArgs);
   if (plan.install) {
     await steps.run(plan.create ? "venv + pip install" : "pip install", () =>
       applyVenv(ctx.run, plan, {

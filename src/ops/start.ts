@@ -8,10 +8,12 @@ import { RfError } from "../errors.js";
 
 /** A port must be free, or held by this very unit: a stray process must never pass our health check. */
 export async function checkPorts(ctx: Context, color: Color): Promise<void> {
-  for (const service of ctx.config.services) {
+  // Asked all at once (each is an `ss` run), judged in config order so the message names the first.
+  const found = await Promise.all(ctx.config.services.map((s) => listeners(ctx.run, s.ports[color])));
+  for (const [i, service] of ctx.config.services.entries()) {
     const port = service.ports[color];
     const unit = ctx.layout.unit(service, color);
-    for (const l of await listeners(ctx.run, port)) {
+    for (const l of found[i] ?? []) {
       if (l.pid && (await unitOfPid(l.pid)) === unit) continue;
       const who = l.pid ? `pid ${l.pid}: ${await commandOfPid(l.pid)}` : "a process rf-agent cannot see";
       const stop = l.pid

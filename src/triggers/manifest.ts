@@ -1,7 +1,7 @@
 // What `rf-agent install` wrote, so a second install changes only what differs and `uninstall`
 // removes exactly that. Root-only, under the app's state dir.
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ensureDir, readIfExists, writeAtomic } from "../adapters/files.js";
 import path from "node:path";
 
@@ -13,7 +13,7 @@ const ManifestSchema = z.object({
   /** Enabled and started by install: the timer (if any), the .path unit, the listener. */
   units: z.array(z.string()),
   /** Set when install generated the secret; holds its digest, so a secret replaced since is kept. */
-  generatedSecret: z.object({ path: z.string(), sha256: z.string() }).nullable(),
+  generatedSecret: z.nullable(z.object({ path: z.string(), sha256: z.string() })),
   /** Digest of what the listener read at its last start (config and secret): a change restarts it. */
   listenerInputs: z.string(),
 });

@@ -4,17 +4,14 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { open, readdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { writeAtomic } from "../adapters/files.js";
 import type { Logger } from "../log.js";
 
 const RequestSchema = z.object({
-  delivery: z.string().max(100).nullable(),
-  after: z
-    .string()
-    .regex(/^[0-9a-f]{40,64}$/)
-    .nullable(),
-  receivedAt: z.string().max(40),
+  delivery: z.nullable(z.string().check(z.maxLength(100))),
+  after: z.nullable(z.string().check(z.regex(/^[0-9a-f]{40,64}$/))),
+  receivedAt: z.string().check(z.maxLength(40)),
   provider: z.enum(["github", "gitlab"]),
 });
 export type DeployRequest = z.infer<typeof RequestSchema>;

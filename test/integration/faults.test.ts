@@ -395,7 +395,7 @@ describe("fault matrix", () => {
       const r = await deploy();
       rec.exitCode = r.exitCode;
       expect(r.exitCode, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/git ls-remote \/srv\/nowhere\.git failed/);
+      expect(r.stderr).toMatch(/git (ls-remote|fetch) \/srv\/nowhere\.git failed/);
       rec.outcome = "failed before anything started, git's message shown";
       await expectConsistent(current);
       await configure();

@@ -31,7 +31,7 @@ describe("planVenv", () => {
   const reqs = "fastapi==0.115.0\n";
 
   it("creates and installs when there is no venv", async () => {
-    const plan = await planVenv(python(), path.join(dir, "venv"), "/usr/bin/python3", reqs, []);
+    const plan = await planVenv(IDENTITY, path.join(dir, "venv"), reqs, []);
     expect(plan).toEqual({
       create: true,
       install: true,
@@ -43,18 +43,18 @@ describe("planVenv", () => {
   it("does nothing when the marker matches", async () => {
     const venv = path.join(dir, "venv");
     await makeVenv(venv, { python: IDENTITY, requirementsHash: requirementsHash(reqs, IDENTITY, []) });
-    const plan = await planVenv(python(), venv, "/usr/bin/python3", reqs, []);
+    const plan = await planVenv(IDENTITY, venv, reqs, []);
     expect(plan).toMatchObject({ create: false, install: false });
   });
 
   it("installs again when requirements or pip args change", async () => {
     const venv = path.join(dir, "venv");
     await makeVenv(venv, { python: IDENTITY, requirementsHash: requirementsHash(reqs, IDENTITY, []) });
-    expect(await planVenv(python(), venv, "/usr/bin/python3", reqs + "uvicorn\n", [])).toMatchObject({
+    expect(await planVenv(IDENTITY, venv, reqs + "uvicorn\n", [])).toMatchObject({
       create: false,
       install: true,
     });
-    expect(await planVenv(python(), venv, "/usr/bin/python3", reqs, ["--index-url", "x"])).toMatchObject({
+    expect(await planVenv(IDENTITY, venv, reqs, ["--index-url", "x"])).toMatchObject({
       create: false,
       install: true,
     });
@@ -63,7 +63,7 @@ describe("planVenv", () => {
   it("installs again after a run killed during pip (marker without hash)", async () => {
     const venv = path.join(dir, "venv");
     await makeVenv(venv, { python: IDENTITY, requirementsHash: null });
-    expect(await planVenv(python(), venv, "/usr/bin/python3", reqs, [])).toMatchObject({
+    expect(await planVenv(IDENTITY, venv, reqs, [])).toMatchObject({
       create: false,
       install: true,
     });
@@ -72,14 +72,14 @@ describe("planVenv", () => {
   it("recreates when the python changed or the venv is damaged", async () => {
     const venv = path.join(dir, "venv");
     await makeVenv(venv, { python: "3.9.2 /usr/bin/python3.9", requirementsHash: "x" });
-    expect(await planVenv(python(), venv, "/usr/bin/python3", reqs, [])).toMatchObject({
+    expect(await planVenv(IDENTITY, venv, reqs, [])).toMatchObject({
       create: true,
       install: true,
     });
     const broken = path.join(dir, "broken");
     await mkdir(broken);
     await writeFile(path.join(broken, ".rf-agent-install.json"), "{oops");
-    expect(await planVenv(python(), broken, "/usr/bin/python3", reqs, [])).toMatchObject({ create: true });
+    expect(await planVenv(IDENTITY, broken, reqs, [])).toMatchObject({ create: true });
   });
 });
 
