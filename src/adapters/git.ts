@@ -1,14 +1,15 @@
 // git, run through simple-git as the app user, on the idle checkout only.
 import { readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import { simpleGit, type SimpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import { RfError } from "../errors.js";
 import type { RunAs } from "../exec/runner.js";
 import { maskUrlCredentials, tail } from "../exec/runner.js";
 
 const SHA = /^[0-9a-f]{40}$/;
 
-function git(dir: string, as: RunAs | null, timeoutMs = 300_000): SimpleGit {
+async function git(dir: string, as: RunAs | null, timeoutMs = 300_000): Promise<SimpleGit> {
+  const { simpleGit } = await import("./simple-git-client.js");
   const g = simpleGit({
     baseDir: dir,
     maxConcurrentProcesses: 1,
@@ -44,12 +45,9 @@ export function isSha(value: string): boolean {
 export async function lsRemote(repo: string, ref: string, as: RunAs | null): Promise<string | null> {
   let out: string;
   try {
-    out = await git("/", as, 60_000).listRemote([
-      repo,
-      `refs/heads/${ref}`,
-      `refs/tags/${ref}`,
-      `refs/tags/${ref}^{}`,
-    ]);
+    out = await (
+      await git("/", as, 60_000)
+    ).listRemote([repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`]);
   } catch (e) {
     throw gitError(
       `ls-remote ${repo}`,
@@ -85,14 +83,14 @@ export async function fetchInto(dir: string, repo: string, as: RunAs | null): Pr
   if (!(await hasCheckout(dir))) {
     await rm(dir, { recursive: true, force: true });
     try {
-      await git(path.dirname(dir), as).clone(repo, dir, ["--no-checkout"]);
+      await (await git(path.dirname(dir), as)).clone(repo, dir, ["--no-checkout"]);
     } catch (e) {
       throw gitError(`clone ${repo}`, e, hint);
     }
     return;
   }
   await rm(path.join(dir, ".git", "index.lock"), { force: true });
-  const g = git(dir, as);
+  const g = await git(dir, as);
   try {
     if ((await originUrl(dir)) !== repo) await g.remote(["set-url", "origin", repo]);
     await g.fetch(["--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
@@ -118,7 +116,7 @@ export async function originUrl(dir: string): Promise<string | null> {
 
 /** REF as a branch of origin, a tag or a (possibly short) commit id, to a full commit sha. */
 export async function resolveRef(dir: string, ref: string, as: RunAs | null): Promise<string | null> {
-  const g = git(dir, as);
+  const g = await git(dir, as);
   for (const candidate of [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref]) {
     try {
       const sha = (await g.revparse(["--verify", "--quiet", `${candidate}^{commit}`])).trim();
@@ -132,7 +130,7 @@ export async function resolveRef(dir: string, ref: string, as: RunAs | null): Pr
 
 /** Exactly this commit, nothing else: detached, forced, and every untracked or ignored file removed. */
 export async function checkoutClean(dir: string, sha: string, as: RunAs | null): Promise<void> {
-  const g = git(dir, as);
+  const g = await git(dir, as);
   try {
     await rm(path.join(dir, ".git", "index.lock"), { force: true });
     await g.raw(["checkout", "--force", "--detach", sha]);
@@ -156,7 +154,7 @@ export async function headSha(dir: string, as: RunAs | null): Promise<string | n
   }
   if (isSha(head)) return head;
   try {
-    const sha = (await git(dir, as, 30_000).revparse(["HEAD"])).trim();
+    const sha = (await (await git(dir, as, 30_000)).revparse(["HEAD"])).trim();
     return isSha(sha) ? sha : null;
   } catch {
     return null;

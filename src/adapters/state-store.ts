@@ -18,11 +18,20 @@ export async function saveState(layout: Layout, state: State): Promise<void> {
 
 /** State from disk; if missing or corrupt, rebuilt from the nginx include and the checkouts. */
 export async function loadState(layout: Layout, host: HostFacts, log: Logger): Promise<State> {
+  return (await loadStateOrRebuild(layout, host, log)).state;
+}
+
+/** The state, and whether it had to be rebuilt from the host (no file, or a corrupt one). */
+export async function loadStateOrRebuild(
+  layout: Layout,
+  host: HostFacts,
+  log: Logger,
+): Promise<{ state: State; rebuilt: boolean }> {
   const text = await readIfExists(layout.statePath);
   if (text !== null) {
     try {
       const parsed = StateSchema.safeParse(JSON.parse(text));
-      if (parsed.success && parsed.data.app === layout.app) return parsed.data;
+      if (parsed.success && parsed.data.app === layout.app) return { state: parsed.data, rebuilt: false };
     } catch {
       // fall through to the rebuild
     }
@@ -30,7 +39,7 @@ export async function loadState(layout: Layout, host: HostFacts, log: Logger): P
   } else {
     log.debug({ path: layout.statePath }, "no state file; reading the host");
   }
-  return rebuildState(layout, host);
+  return { state: await rebuildState(layout, host), rebuilt: true };
 }
 
 export async function rebuildState(layout: Layout, host: HostFacts): Promise<State> {

@@ -53,7 +53,7 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     if (!opts.ref) await serveWebhookRequests(ctx, run);
     const user = await ensureAppUser(ctx);
     await ensureRoot(ctx, user);
-    let state = await reconcile(ctx);
+    let state = await reconcile(ctx, { askNginx: "on-disagreement" });
     const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
     run.from = live;
     const idle = idleColor(state);

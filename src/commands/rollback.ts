@@ -33,7 +33,7 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
     const user = await ensureAppUser(ctx);
-    const state = await reconcile(ctx);
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
     if (!state.live) {
       throw new RfError("NOTHING_TO_ROLL_BACK", "nothing is live yet, so there is nothing to roll back", {
         hint: "run `rf-agent deploy` first",

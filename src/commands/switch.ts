@@ -16,7 +16,7 @@ export async function switchStaged(
 ): Promise<Outcome> {
   return recorded(ctx, "switch", opts.waitSec, async (run) => {
     await ensureAppUser(ctx);
-    const state = await reconcile(ctx);
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
     const staged = state.staged;
     const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
     run.from = live;

@@ -75,6 +75,54 @@ describe("reconcile", () => {
   });
 });
 
+describe("reconcile, asking nginx only on disagreement (deploy, rollback, switch)", () => {
+  const liveBlue: State = {
+    ...emptyState("demo"),
+    live: { color: "blue", sha: sha("a"), since: "2025-01-01T00:00:00.000Z" },
+    slots: { blue: { sha: sha("a"), installedAt: "x" }, green: null },
+  };
+
+  it("asks nginx nothing when the include and the state agree", async () => {
+    // nginx claims green here: only "always" would notice, which is the reconcile command's job.
+    const { ctx, get } = await fakeHost(dir, hostModel({ served: { color: "green", sha: sha("b") } }));
+    await writeInclude(ctx, "blue", sha("a"));
+    await saveState(ctx.layout, liveBlue);
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(get.calls).toHaveLength(0);
+    expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
+  });
+
+  it("still finishes a switch a killed run left half done: the include is ahead of the state", async () => {
+    const host = hostModel({ served: { color: "blue", sha: sha("a") } });
+    const { ctx, get, records } = await fakeHost(dir, host);
+    await saveState(ctx.layout, liveBlue);
+    await writeInclude(ctx, "green", sha("b"));
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(get.calls.length).toBeGreaterThan(0);
+    expect(host.served).toEqual({ color: "green", sha: sha("b") });
+    expect(state.live).toMatchObject({ color: "green", sha: sha("b") });
+    expect(records.some((r) => r.msg === "finished the interrupted switch")).toBe(true);
+  });
+
+  it("asks nginx when there is no state to agree with (a lost state file)", async () => {
+    const { ctx, get } = await fakeHost(dir, hostModel({ served: { color: "blue", sha: sha("a") } }));
+    await writeInclude(ctx, "blue", sha("a"));
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(get.calls.length).toBeGreaterThan(0);
+    expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
+  });
+
+  it("by default (the reconcile command) asks nginx even when the files agree, and repairs", async () => {
+    const host = hostModel({ served: { color: "green", sha: sha("b") } });
+    const { ctx, get } = await fakeHost(dir, host);
+    await writeInclude(ctx, "blue", sha("a"));
+    await saveState(ctx.layout, liveBlue);
+    await reconcile(ctx);
+    expect(get.calls.length).toBeGreaterThan(0);
+    expect(host.served).toEqual({ color: "blue", sha: sha("a") });
+  });
+});
+
 describe("expireStandby", () => {
   const NOW = new Date("2025-05-05T10:00:00.000Z");
   const withStandby = (color: Color, until: Date, live: Color = "green"): State => ({
