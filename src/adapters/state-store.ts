@@ -16,13 +16,11 @@ export async function saveState(layout: Layout, state: State): Promise<void> {
   await writeAtomic(layout.statePath, JSON.stringify(state, null, 2) + "\n", 0o600);
 }
 
-/** State from disk; if missing or corrupt, rebuilt from the nginx include and the checkouts. */
-export async function loadState(layout: Layout, host: HostFacts, log: Logger): Promise<State> {
-  return (await loadStateOrRebuild(layout, host, log)).state;
-}
-
-/** The state, and whether it had to be rebuilt from the host (no file, or a corrupt one). */
-export async function loadStateOrRebuild(
+/**
+ * State from disk; if missing or corrupt, rebuilt from the nginx include and the checkouts, and
+ * `rebuilt` says so (a rebuilt state agrees with the include by construction, so proves nothing).
+ */
+export async function loadState(
   layout: Layout,
   host: HostFacts,
   log: Logger,

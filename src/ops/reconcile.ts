@@ -2,7 +2,7 @@
 // half done, and stop a warm standby whose time is up.
 import { readIfExists } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
-import { loadStateOrRebuild, saveState } from "../adapters/state-store.js";
+import { loadState, saveState } from "../adapters/state-store.js";
 import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
@@ -13,13 +13,13 @@ import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
 import { servedByNginx, switchTo } from "./switch.js";
 
-export async function readState(ctx: Context): Promise<State> {
-  return (await readStateOrRebuild(ctx)).state;
+function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
+  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), ctx.user) };
+  return loadState(ctx.layout, host, ctx.log);
 }
 
-function readStateOrRebuild(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
-  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), ctx.user) };
-  return loadStateOrRebuild(ctx.layout, host, ctx.log);
+export async function readState(ctx: Context): Promise<State> {
+  return (await loadHostState(ctx)).state;
 }
 
 export interface ReconcileOptions {
@@ -35,11 +35,10 @@ export interface ReconcileOptions {
 }
 
 export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Promise<State> {
-  const read = await readStateOrRebuild(ctx);
+  const read = await loadHostState(ctx);
   let state = read.state;
   const text = await readIfExists(ctx.layout.liveIncludePath);
   const onDisk = text ? parseLiveInclude(text) : null;
-  // A state rebuilt from the include agrees with it by construction, so it proves nothing.
   const agree =
     !read.rebuilt && onDisk !== null && state.live?.color === onDisk.color && state.live.sha === onDisk.sha;
   if (onDisk && (opts.askNginx !== "on-disagreement" || !agree)) {

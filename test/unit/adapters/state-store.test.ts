@@ -53,7 +53,8 @@ describe("loadState", () => {
   it("without a state file, rebuilds it from the live include and the slots", async () => {
     await writeInclude("green", sha("b"));
     const { log, records } = captureLogger();
-    const state = await loadState(layout, host({ blue: sha("a"), green: sha("b") }), log);
+    const { state, rebuilt } = await loadState(layout, host({ blue: sha("a"), green: sha("b") }), log);
+    expect(rebuilt).toBe(true);
     expect(state.app).toBe("demo");
     expect(state.live).toMatchObject({ color: "green", sha: sha("b") });
     expect(new Date(state.live!.since).getTime()).not.toBeNaN();
@@ -66,7 +67,7 @@ describe("loadState", () => {
   });
 
   it("without a state file or include, knows only the slots", async () => {
-    const state = await loadState(layout, host({ green: sha("c") }), captureLogger().log);
+    const state = (await loadState(layout, host({ green: sha("c") }), captureLogger().log)).state;
     expect(state.live).toBeNull();
     expect(state.previous).toBeNull();
     expect(state.slots.blue).toBeNull();
@@ -75,7 +76,7 @@ describe("loadState", () => {
 
   it("has no previous when the other slot has no checkout", async () => {
     await writeInclude("blue", sha("a"));
-    const state = await loadState(layout, host({ blue: sha("a") }), captureLogger().log);
+    const state = (await loadState(layout, host({ blue: sha("a") }), captureLogger().log)).state;
     expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
     expect(state.previous).toBeNull();
   });
@@ -83,7 +84,7 @@ describe("loadState", () => {
   it("ignores a damaged include", async () => {
     await mkdir(path.dirname(layout.liveIncludePath), { recursive: true });
     await writeFile(layout.liveIncludePath, "set $rf_live_color green;\nset $rf_live_sha nope;\n");
-    const state = await loadState(layout, host({}), captureLogger().log);
+    const state = (await loadState(layout, host({}), captureLogger().log)).state;
     expect(state.live).toBeNull();
   });
 
@@ -98,7 +99,7 @@ describe("loadState", () => {
     await writeInclude("green", sha("f"));
     const facts = host({ blue: sha("1"), green: sha("2") });
     const { log, records } = captureLogger();
-    expect(await loadState(layout, facts, log)).toEqual(saved);
+    expect(await loadState(layout, facts, log)).toEqual({ state: saved, rebuilt: false });
     expect(facts.asked).toEqual([]);
     expect(records.filter((r) => Number(r.level) >= 40)).toEqual([]);
   });
@@ -119,7 +120,8 @@ describe("loadState", () => {
     await writeStateText(text());
     await writeInclude("blue", sha("a"));
     const { log, records } = captureLogger();
-    const state = await loadState(layout, host({ blue: sha("a"), green: sha("b") }), log);
+    const { state, rebuilt } = await loadState(layout, host({ blue: sha("a"), green: sha("b") }), log);
+    expect(rebuilt).toBe(true);
     expect(state.app).toBe("demo");
     expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
     expect(state.previous).toEqual({ color: "green", sha: sha("b") });
@@ -150,7 +152,7 @@ describe("saveState", () => {
     expect(text.endsWith("}\n")).toBe(true);
     expect(JSON.parse(text)).toEqual(state);
     const facts = host({});
-    expect(await loadState(layout, facts, captureLogger().log)).toEqual(state);
+    expect((await loadState(layout, facts, captureLogger().log)).state).toEqual(state);
     expect(facts.asked).toEqual([]);
   });
 
