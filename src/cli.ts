@@ -147,8 +147,8 @@ const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
 
 /**
  * Commands that make an HTTP request early, so undici (~100 ms of CPU to load) is loaded while the
- * config is read. deploy loads it itself once the idle color is starting: on a busy CPU, loading
- * it first would only delay the fetch, and the health check is its first request.
+ * config is read. Not deploy: its first request is normally the health check, which loads undici
+ * while the new color boots; on a busy CPU, loading it first would only delay the fetch.
  */
 const HTTP_EARLY = new Set(["rollback", "switch", "status", "doctor", "reconcile", "install"]);
 

@@ -10,7 +10,7 @@ import { renderLiveInclude, renderSite, renderUnits } from "../core/render.js";
 import { idleColor, withSlot } from "../core/state.js";
 import { cutover } from "../ops/cutover.js";
 import { ensureAppUser, ensureRoot } from "../ops/host.js";
-import { fetchCommit, installCommit } from "../ops/install.js";
+import { branchMissing, fetchCommit, installCommit } from "../ops/install.js";
 import { readState, reconcile } from "../ops/reconcile.js";
 import { checkPorts, healthGate, startColor, stopColor } from "../ops/start.js";
 import { recorded, type Outcome } from "./recorded.js";
@@ -20,7 +20,6 @@ import { checkRequiredEnv } from "../ops/env.js";
 import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
 import { previewUrl, showInPreview } from "../ops/switch.js";
 import { fileDiff } from "./diff.js";
-import { preloadUndici } from "../adapters/undici.js";
 
 export interface DeployOptions {
   ref?: string;
@@ -38,11 +37,7 @@ async function remoteSha(ctx: Context, ref: string | undefined): Promise<string 
   if (ref && isSha(ref)) return ref;
   const name = ref ?? ctx.config.app.branch;
   const sha = await lsRemote(ctx.config.app.repo, name, ctx.user);
-  if (!sha && !ref) {
-    throw new RfError("GIT", `branch "${name}" does not exist in ${ctx.config.app.repo}`, {
-      hint: "push the branch, or set [app] branch to one that exists",
-    });
-  }
+  if (!sha && !ref) throw branchMissing(ctx.config.app);
   return sha;
 }
 
@@ -81,8 +76,6 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
       await saveState(ctx.layout, state);
       await run.steps.run("ports", () => checkPorts(ctx, idle));
       await run.steps.run("start", () => startColor(ctx, idle, { fresh: true }));
-      // Its first use is the health check; loaded while the services boot, not before the fetch.
-      preloadUndici();
       await run.steps.run("health", () => healthGate(ctx, idle));
       if (opts.noSwitch) {
         await run.steps.run("preview", () => showInPreview(ctx, idle, sha));

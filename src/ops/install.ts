@@ -11,6 +11,13 @@ import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
 import type { Steps } from "./steps.js";
 
+/** [app] branch is not on the remote: said alike whether ls-remote or the fetch found out. */
+export function branchMissing(app: { repo: string; branch: string }): RfError {
+  return new RfError("GIT", `branch "${app.branch}" does not exist in ${app.repo}`, {
+    hint: "push the branch, or set [app] branch to one that exists",
+  });
+}
+
 /** Fetches into the color's checkout and returns the commit `ref` (default: [app] branch) names. */
 export async function fetchCommit(
   ctx: Context,
@@ -24,11 +31,7 @@ export async function fetchCommit(
   await steps.run("fetch", () => fetchInto(dir, repo, user));
   const sha = await resolveRef(dir, ref ?? branch, user);
   if (sha) return sha;
-  if (ref === undefined) {
-    throw new RfError("GIT", `branch "${branch}" does not exist in ${repo}`, {
-      hint: "push the branch, or set [app] branch to one that exists",
-    });
-  }
+  if (ref === undefined) throw branchMissing(ctx.config.app);
   throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${repo}`, {
     hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
   });
