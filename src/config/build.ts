@@ -50,6 +50,7 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
   const app = validate(appSchema, "app", appValues, problems);
   if (app.name !== undefined) {
     if (!Object.hasOwn(appValues, "root")) app.root = `/srv/${app.name}`;
+    if (!Object.hasOwn(appValues, "data_dir")) app.data_dir = `/var/lib/${app.name}`;
     if (!Object.hasOwn(appValues, "user")) app.user = defaultUser(app.name, problems);
   }
 
@@ -96,6 +97,7 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
       repo: a.repo,
       branch: a.branch,
       root: a.root,
+      dataDir: a.data_dir,
       user: a.user,
       python: a.python,
       requirements: a.requirements,

@@ -55,6 +55,8 @@ export const appSchema = z.object({
   ),
   branch: z.prefault(key([r.gitBranch]), APP_DEFAULTS.branch),
   root: z.optional(key([r.absolutePath, r.notRoot, r.normalizedPath, r.plainPath])),
+  // Where the services may write (both colors share it); code and venvs are read-only to them.
+  data_dir: z.optional(key([r.absolutePath, r.notRoot, r.normalizedPath, r.plainPath])),
   user: z.optional(userSchema),
   python: z.prefault(key([r.absolutePath, r.plainPath]), APP_DEFAULTS.python),
   requirements: z.prefault(key([r.nonEmpty, r.relativeInside]), APP_DEFAULTS.requirements),

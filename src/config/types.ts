@@ -26,6 +26,8 @@ export interface Config {
     repo: string;
     branch: string;
     root: string;
+    /** The services' only writable directory, shared by both colors (default /var/lib/NAME). */
+    dataDir: string;
     user: string;
     python: string;
     requirements: string;

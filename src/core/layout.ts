@@ -20,6 +20,10 @@ export interface Layout {
   app: string;
   checkout(color: Color): string;
   venv(color: Color): string;
+  /** The services' writable directory, shared by both colors. */
+  dataDir: string;
+  /** rf-agent's own record of what each venv was built from (root-owned, outside the app's tree). */
+  venvMarkerPath(color: Color): string;
   /** Template unit name: demo-api@.service */
   template(service: ServiceConfig): string;
   /** Instance unit name: demo-api@blue.service */
@@ -58,6 +62,8 @@ export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout
     checkout: (color) => path.join(root, color),
     // Outside the work tree so `git clean -ffdx` never touches it.
     venv: (color) => path.join(root, "venvs", color),
+    dataDir: config.app.dataDir,
+    venvMarkerPath: (color) => path.join(stateDir, `venv-${color}.json`),
     template: (s) => `${unitBase(s)}@.service`,
     unit: (s, color) => `${unitBase(s)}@${color}.service`,
     units: (color) => config.services.map((s) => `${unitBase(s)}@${color}.service`),

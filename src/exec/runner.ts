@@ -9,11 +9,26 @@ export interface RunAs {
   home: string;
 }
 
+/**
+ * A command of the app user's (git, pip, release hooks) run in a transient systemd unit: the
+ * services' hardening, writes only below `writable`, the whole process tree killed at the timeout.
+ */
+export interface Sandbox {
+  /** Unit name prefix, e.g. "rf-agent-demo-git"; a random suffix is added. */
+  unit: string;
+  /** The only paths the command may write (ProtectSystem=strict otherwise). */
+  writable: string[];
+  /** EnvironmentFile= files systemd reads (as root) for the command: secrets never go on a command line. */
+  envFiles?: string[];
+}
+
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
   /** Run as this unprivileged user, with a clean environment. */
   as?: RunAs;
+  /** With `as`: run in a transient systemd unit (systemd-run) instead of a plain child process. */
+  sandbox?: Sandbox;
   timeoutMs?: number;
   input?: string;
   /** Resolve with a non-zero exitCode instead of throwing. */

@@ -29,6 +29,7 @@ export function testConfig(patch?: (config: Config) => void): Config {
       repo: "/srv/origin/app.git",
       branch: "main",
       root: "/srv/demo",
+      dataDir: "/var/lib/demo",
       user: "demo",
       python: "/usr/bin/python3",
       requirements: "requirements.txt",
