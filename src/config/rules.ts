@@ -101,6 +101,17 @@ export const words = (comments: boolean): Rule => {
   };
 };
 
+// systemd reads a leading + - @ : ! (or !!) of ExecStart= as a prefix, not as part of the program:
+// "+" runs the service as root with every privilege, "!"/"!!" skips the User= switch, "-" ignores a
+// failure. A service command must start with the program itself.
+export const EXEC_PREFIX = /^[+\-@:!]/;
+export const noExecPrefix: Rule = (v) => {
+  const split = splitArgs(v);
+  const first = split.ok ? split.words[0] : undefined;
+  if (first === undefined || !EXEC_PREFIX.test(first)) return undefined;
+  return `must not start with ${JSON.stringify(first.startsWith("!!") ? "!!" : first[0])}: systemd reads it as an ExecStart= prefix ("+" would run the service as root); start with the program itself, e.g. uvicorn main:app --port {port}`;
+};
+
 // The webhook listener runs unprivileged (no CAP_NET_BIND_SERVICE), so its port must be >= 1024.
 const LISTEN = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9A-Fa-f:.]+)\]):(\d{1,5})$/;
 export const listenAddress: Rule = (v) => {

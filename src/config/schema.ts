@@ -189,6 +189,7 @@ export const serviceSchema = z.object({
       r.matches(/\S/, "must not be empty"),
       r.matches(/\{port\}/, "must contain {port} where the service's port goes"),
       r.words(false),
+      r.noExecPrefix,
     ],
     "required; the command that starts this service, with {port} where its port goes",
   ),

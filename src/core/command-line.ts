@@ -48,6 +48,17 @@ function quoteForSystemd(word: string): string {
   return `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
+/**
+ * The ExecStart= value for argv. systemd reads a leading + - @ : ! of it as a prefix, not as part of
+ * the program ("+" runs it as root, "!" skips User=), so such a program is refused here too, whatever
+ * the caller checked before.
+ */
 export function execStart(argv: string[]): string {
+  const program = argv[0];
+  if (!program || /^[+\-@:!]/.test(program)) {
+    throw new Error(
+      `refusing ExecStart= with program ${JSON.stringify(program ?? "")}: a leading + - @ : ! would be read as a systemd prefix`,
+    );
+  }
   return argv.map(quoteForSystemd).join(" ");
 }

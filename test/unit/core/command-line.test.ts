@@ -85,6 +85,27 @@ describe("execStart", () => {
     expect(execStart(["/bin/echo", ""])).toBe('/bin/echo ""');
   });
 
+  it.each(["+/bin/sh", "-/bin/sh", "@/bin/sh", ":/bin/sh", "!/bin/sh", "!!/bin/sh", "+", ""])(
+    "refuses the program %j, which systemd would read as a prefix",
+    (program) => {
+      expect(() => execStart([program, "-c", "id"])).toThrow("refusing ExecStart=");
+    },
+  );
+
+  it("refuses an empty argv", () => {
+    expect(() => execStart([])).toThrow("refusing ExecStart=");
+  });
+
+  it("still accepts prefix characters in later words", () => {
+    expect(execStart(["/bin/x", "+a", "-b", "@c", ":d", "!e"])).toBe('/bin/x +a -b @c :d "!e"');
+  });
+
+  it("a bare program that starts with + lands in the venv's bin, so it cannot become a prefix", () => {
+    expect(execStart(serviceArgv("+run {port}", 8000, "/srv/x/venvs/blue"))).toBe(
+      "/srv/x/venvs/blue/bin/+run 8000",
+    );
+  });
+
   it("doubles $ and quotes the word, so systemd does not expand variables", () => {
     expect(execStart(["/bin/echo", "$HOME", "${PATH}", "a$b", "$$"])).toBe(
       '/bin/echo "$$HOME" "$${PATH}" "a$$b" "$$$$"',
