@@ -2,6 +2,7 @@
 import { execa, ExecaError } from "execa";
 import { RfError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
+import { runtimeSec, sandboxArgv, sandboxUnitName, STOP_TIMEOUT_SEC, systemdExitReason } from "./sandbox.js";
 
 export interface RunAs {
   uid: number;
@@ -24,6 +25,10 @@ export interface Sandbox {
 
 export interface RunOptions {
   cwd?: string;
+  /**
+   * Variables for the command. With `sandbox` they go on systemd-run's command line (--setenv), which
+   * every user on the host can read in /proc: never secrets there, put those in `sandbox.envFiles`.
+   */
   env?: Record<string, string>;
   /** Run as this unprivileged user, with a clean environment. */
   as?: RunAs;
@@ -45,9 +50,21 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the command was stopped at its timeout (only with reject: false does a caller see it). */
+  timedOut?: boolean;
 }
 
 export type Runner = (file: string, args: string[], options?: RunOptions) => Promise<RunResult>;
+
+/** The programs the sandbox path runs as root; tests put small fakes in their place. */
+export interface SandboxTools {
+  systemdRun: string;
+  systemctl: string;
+  /** How long past RuntimeMaxSec= + TimeoutStopSec= before rf-agent stops the unit itself. */
+  backstopMs: number;
+}
+
+const SYSTEMD_TOOLS: SandboxTools = { systemdRun: "systemd-run", systemctl: "systemctl", backstopMs: 5000 };
 
 const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -61,8 +78,10 @@ export function tail(text: string, lines = 15): string {
   return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
-export function createRunner(log: Logger): Runner {
+export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): Runner {
   return async (file, args, options = {}) => {
+    if (options.as && options.sandbox)
+      return runSandboxed(log, tools, file, args, options, options.as, options.sandbox);
     log.debug(
       { cmd: maskUrlCredentials([file, ...args].join(" ")), cwd: options.cwd, as: options.as?.uid },
       "run",
@@ -78,22 +97,107 @@ export function createRunner(log: Logger): Runner {
         uid: options.as?.uid,
         gid: options.as?.gid,
         timeout: options.timeoutMs,
-        input: options.input,
-        stdin: options.input === undefined ? "ignore" : "pipe",
-        ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
+        ...io(options),
         reject: options.reject !== false,
-        all: false,
-        stripFinalNewline: true,
       });
       return {
         exitCode: result.exitCode ?? 1,
         stdout: String(result.stdout ?? ""),
         stderr: String(result.stderr ?? ""),
+        ...(result.timedOut ? { timedOut: true } : {}),
       };
     } catch (e) {
       throw toRfError(e, file, args, options);
     }
   };
+}
+
+// stdin, stdout and output shaping, the same for a plain child and for systemd-run --pipe.
+function io(options: RunOptions) {
+  return {
+    input: options.input,
+    stdin: options.input === undefined ? ("ignore" as const) : ("pipe" as const),
+    ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
+    all: false,
+    stripFinalNewline: true,
+  };
+}
+
+/**
+ * The command in a transient unit (src/exec/sandbox.ts). systemd-run --wait --pipe hands the command
+ * our stdin/stdout/stderr and exits with its status; when the main process exits or RuntimeMaxSec=
+ * is reached, systemd kills everything left in the unit, so a background child cannot hold us. If
+ * systemd-run itself hangs or dies, the backstop stops the unit so nothing of it survives.
+ */
+async function runSandboxed(
+  log: Logger,
+  tools: SandboxTools,
+  file: string,
+  args: string[],
+  options: RunOptions,
+  as: RunAs,
+  sandbox: Sandbox,
+): Promise<RunResult> {
+  const unit = sandboxUnitName(sandbox.unit);
+  const timeoutSec = options.timeoutMs === undefined ? undefined : runtimeSec(options.timeoutMs / 1000);
+  const argv = sandboxArgv({
+    unit,
+    file,
+    args,
+    as,
+    cwd: options.cwd,
+    writable: sandbox.writable,
+    envFiles: sandbox.envFiles,
+    env: { PATH: SAFE_PATH, HOME: as.home, LANG: "C.UTF-8", ...options.env },
+    timeoutSec,
+  });
+  const cmd = maskUrlCredentials([file, ...args].join(" "));
+  // The command, not systemd-run's argv: that holds options.env, which the log does not need.
+  log.debug({ cmd, cwd: options.cwd, as: as.uid, unit }, "run");
+  const started = Date.now();
+  const result = await execa(tools.systemdRun, argv, {
+    cwd: "/",
+    env: { PATH: SAFE_PATH, LANG: "C.UTF-8" },
+    extendEnv: false,
+    timeout: timeoutSec === undefined ? undefined : (timeoutSec + STOP_TIMEOUT_SEC) * 1000 + tools.backstopMs,
+    ...io(options),
+    reject: false,
+  });
+  const stdout = String(result.stdout ?? "");
+  const stderr = String(result.stderr ?? "");
+  if (result.exitCode === undefined) {
+    // Timed out past the backstop, killed by a signal, or systemd-run could not start at all.
+    await stopUnit(log, tools, unit);
+    const why = result.timedOut
+      ? `timed out after ${timeoutSec} s`
+      : result.code === "ENOENT"
+        ? "could not start: systemd-run is missing (rf-agent needs systemd as the init system)"
+        : `failed: ${result.shortMessage}`;
+    if (options.reject === false && result.timedOut) return { exitCode: 1, stdout, stderr, timedOut: true };
+    throw commandError(cmd, why, stdout, stderr, options, result);
+  }
+  // systemd-run says 1 for a unit that hit RuntimeMaxSec=; no command that ran its full time exits by itself.
+  const timedOut =
+    result.exitCode !== 0 && timeoutSec !== undefined && Date.now() - started >= timeoutSec * 1000;
+  if (result.exitCode === 0 || options.reject === false)
+    return { exitCode: result.exitCode, stdout, stderr, ...(timedOut ? { timedOut } : {}) };
+  const reason = systemdExitReason(result.exitCode);
+  const why = timedOut
+    ? `timed out after ${timeoutSec} s`
+    : `exited with status ${result.exitCode}${reason ? ` (${reason})` : ""}`;
+  throw commandError(cmd, why, stdout, stderr, options);
+}
+
+/** Best effort: the unit and every process in it gone (SIGTERM, SIGKILL after TimeoutStopSec=). */
+async function stopUnit(log: Logger, tools: SandboxTools, unit: string): Promise<void> {
+  const r = await execa(tools.systemctl, ["stop", "--", `${unit}.service`], {
+    env: { PATH: SAFE_PATH, LANG: "C.UTF-8" },
+    extendEnv: false,
+    stdin: "ignore",
+    timeout: (STOP_TIMEOUT_SEC + 10) * 1000,
+    reject: false,
+  });
+  if (r.exitCode !== 0) log.warn({ unit, err: String(r.stderr || r.shortMessage) }, `could not stop ${unit}`);
 }
 
 // An execa transform that hands each line on and keeps none of it (so it yields nothing).
@@ -115,6 +219,22 @@ function errorOutput(stderr: string, stdout: string, lines = 15): string {
   return [err, out].filter(Boolean).join("\n");
 }
 
+function commandError(
+  cmd: string,
+  why: string,
+  stdout: string,
+  stderr: string,
+  options: RunOptions,
+  cause?: unknown,
+): RfError {
+  const output = maskUrlCredentials(errorOutput(stderr, stdout));
+  return new RfError(options.code ?? "COMMAND", `\`${cmd}\` ${why}`, {
+    hint: options.hint,
+    details: output || undefined,
+    cause,
+  });
+}
+
 function toRfError(e: unknown, file: string, args: string[], options: RunOptions): RfError {
   const cmd = maskUrlCredentials([file, ...args].join(" "));
   if (e instanceof ExecaError) {
@@ -125,12 +245,7 @@ function toRfError(e: unknown, file: string, args: string[], options: RunOptions
         : e.exitCode !== undefined
           ? `exited with status ${e.exitCode}`
           : (e.shortMessage ?? "failed");
-    const output = maskUrlCredentials(errorOutput(String(e.stderr ?? ""), String(e.stdout ?? "")));
-    return new RfError(options.code ?? "COMMAND", `\`${cmd}\` ${why}`, {
-      hint: options.hint,
-      details: output || undefined,
-      cause: e,
-    });
+    return commandError(cmd, why, String(e.stdout ?? ""), String(e.stderr ?? ""), options, e);
   }
   return new RfError(options.code ?? "COMMAND", `\`${cmd}\` failed: ${String(e)}`, {
     hint: options.hint,
