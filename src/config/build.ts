@@ -12,6 +12,7 @@ import {
   notifySchema,
   serviceSchema,
   switchSchema,
+  tlsSchema,
   triggerSchema,
   userSchema,
   webhookSchema,
@@ -74,6 +75,9 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
 
   const health = validate(healthSchema, "health", raw.fixed.health ?? empty, problems);
   const nginx = validate(nginxSchema, "nginx", raw.fixed.nginx ?? empty, problems);
+  const tlsValues = raw.fixed.tls ?? empty;
+  const tls = validate(tlsSchema, "tls", tlsValues, problems);
+  checkTls(tls, tlsValues, nginx, services, problems);
   const sw = validate(switchSchema, "switch", raw.fixed.switch ?? empty, problems);
   const hooks = validate(hooksSchema, "hooks", raw.fixed.hooks ?? empty, problems);
   const notify = validate(notifySchema, "notify", raw.fixed.notify ?? empty, problems);
@@ -115,6 +119,15 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
       previewListen: nginx.preview_listen!,
       previewServerName: nginx.preview_server_name!,
     },
+    tls: {
+      mode: tls.mode!,
+      listen: tls.listen!,
+      cert: tls.cert ?? null,
+      key: tls.key ?? null,
+      email: tls.email!,
+      acmeServer: tls.acme_server!,
+      hstsSec: tls.hsts!,
+    },
     hooks: {
       preSwitch: hooks.pre_switch!,
       postSwitch: hooks.post_switch!,
@@ -141,6 +154,61 @@ function defaultUser(name: string, problems: Problem[]): string | undefined {
 }
 
 type PartialService = { name: string } & Partial<Omit<ServiceConfig, "name">>;
+
+// A name a public CA can validate over HTTP-01: no catch-all, wildcard or regex server name.
+const CERT_NAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** The [tls] keys that only make sense together, and its port against the others on this host. */
+function checkTls(
+  tls: Parsed<typeof tlsSchema>,
+  values: Values,
+  nginx: Parsed<typeof nginxSchema>,
+  services: PartialService[],
+  problems: Problem[],
+) {
+  const add = (key: string, message: string) => problems.push({ section: "tls", key, message });
+  const mode = tls.mode;
+  if (mode === undefined) return;
+  if (mode === "files") {
+    for (const k of ["cert", "key"] as const) {
+      if (!Object.hasOwn(values, k) || values[k] === "")
+        add(
+          k,
+          `required with mode = files; the PEM ${k === "cert" ? "certificate chain" : "private key"} nginx serves, e.g. ${k} = /etc/ssl/${k === "cert" ? "certs/app.pem" : "private/app.key"}`,
+        );
+    }
+  } else {
+    for (const k of ["cert", "key"] as const) {
+      if (values[k])
+        add(
+          k,
+          mode === "certbot"
+            ? "is for mode = files; certbot keeps its own certificate under /etc/letsencrypt"
+            : "is only used with mode = files (or certbot); set mode = files to serve this certificate",
+        );
+    }
+  }
+  if (mode === "off") {
+    if (tls.hsts) add("hsts", "needs HTTPS; set mode = files or certbot");
+    return;
+  }
+  if (mode === "certbot" && nginx.server_name !== undefined) {
+    const bad = nginx.server_name.split(/\s+/).filter((n) => n && !CERT_NAME.test(n));
+    if (bad.length > 0)
+      problems.push({
+        section: "nginx",
+        key: "server_name",
+        message: `must be the site's real host names with [tls] mode = certbot (a certificate is issued for each), not ${bad.map(quote).join(", ")}; e.g. server_name = app.example.com`,
+      });
+  }
+  const port = tls.listen;
+  if (port === undefined) return;
+  if (port === nginx.listen)
+    add("listen", `${port} is also the port nginx listens on for HTTP ([nginx] listen)`);
+  const owner = services.find((s) => s.ports && COLORS.some((c) => s.ports![c] === port));
+  if (owner) add("listen", `${port} is also a port of [service.${owner.name}]`);
+}
 
 /** Why the webhook listener cannot have this port (it shares the host with nginx and both colors). */
 export function webhookPortOwner(

@@ -17,6 +17,11 @@ export const HEALTH_DEFAULTS = { timeout: "60", interval: "0.5", successes: "3" 
 
 export const NGINX_DEFAULTS = { listen: "80", server_name: "_" } as const;
 
+export const LETS_ENCRYPT = "https://acme-v02.api.letsencrypt.org/directory";
+
+// off: nothing changes for a config without [tls].
+export const TLS_DEFAULTS = { mode: "off", listen: "443", acme_server: LETS_ENCRYPT, hsts: "0" } as const;
+
 export const SWITCH_DEFAULTS = { grace: "5", drain: "30", standby: "0", watch: "10" } as const;
 
 export const SERVICE_DEFAULTS = { health: "/health", websocket: "false" } as const;

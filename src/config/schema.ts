@@ -10,10 +10,12 @@ import {
   NGINX_DEFAULTS,
   SERVICE_DEFAULTS,
   SWITCH_DEFAULTS,
+  TLS_DEFAULTS,
   TRIGGER_DEFAULTS,
   WEBHOOK_DEFAULTS,
 } from "./defaults.js";
 import * as r from "./rules.js";
+import { TLS_MODES, type TlsMode } from "./types.js";
 
 /** A string key; `required` is what a user reads when a key without a default is missing. */
 function key(rules: r.Rule[], required = "required") {
@@ -150,6 +152,44 @@ export const nginxSchema = z.object({
   ),
 });
 
+// [tls]: which certificate the site serves. Keys that only some modes use are checked in build.ts.
+export const tlsSchema = z.object({
+  mode: z.prefault(
+    z.pipe(
+      key([r.matches(/^(?:off|files|certbot)$/, `must be one of ${TLS_MODES.join(", ")}`)]),
+      z.transform((v) => v as TlsMode),
+    ),
+    TLS_DEFAULTS.mode,
+  ),
+  listen: z.prefault(z.pipe(key([r.port]), z.transform(Number)), TLS_DEFAULTS.listen),
+  // Written into the nginx site, so the same plain characters as paths in unit files.
+  cert: optionalPath(""),
+  key: optionalPath(""),
+  email: z.prefault(
+    key([
+      r.matches(
+        /^(?:[^\s@"';{}\\]+@[^\s@"';{}\\]+\.[^\s@"';{}\\]+)?$/,
+        "must be an email address, e.g. ops@example.com",
+      ),
+    ]),
+    "",
+  ),
+  acme_server: z.prefault(
+    key([
+      r.matches(
+        /^https:\/\/[^\s"';{}\\]+$/,
+        "must be the https:// URL of an ACME directory, e.g. https://acme-staging-v02.api.letsencrypt.org/directory",
+      ),
+    ]),
+    TLS_DEFAULTS.acme_server,
+  ),
+  // max-age of Strict-Transport-Security; 0 sends no header (browsers remember it, so opt in).
+  hsts: z.prefault(
+    z.pipe(key([r.integerIn(0, 63_072_000, "a whole number of seconds")]), z.transform(Number)),
+    TLS_DEFAULTS.hsts,
+  ),
+});
+
 const command = z.prefault(key([r.words(true)]), "");
 
 export const hooksSchema = z.object({
@@ -255,6 +295,7 @@ export const SECTION_SCHEMAS = {
   app: appSchema,
   health: healthSchema,
   nginx: nginxSchema,
+  tls: tlsSchema,
   switch: switchSchema,
   hooks: hooksSchema,
   notify: notifySchema,

@@ -5,6 +5,10 @@ export type Color = (typeof COLORS)[number];
 
 export type WebhookProvider = "github" | "gitlab";
 
+export const TLS_MODES = ["off", "files", "certbot"] as const;
+/** off: plain HTTP; files: a certificate the operator provides; certbot: Let's Encrypt (or another ACME CA). */
+export type TlsMode = (typeof TLS_MODES)[number];
+
 export interface ServiceConfig {
   /** From the section name: [service.api] -> "api". */
   name: string;
@@ -52,6 +56,20 @@ export interface Config {
     /** Serves the idle color with the same routes ("" = off): PORT or IP:PORT. */
     previewListen: string;
     previewServerName: string;
+  };
+  tls: {
+    mode: TlsMode;
+    /** Port of the HTTPS server; [nginx] listen then only answers ACME challenges and redirects. */
+    listen: number;
+    /** PEM certificate chain and key (mode files); null otherwise. */
+    cert: string | null;
+    key: string | null;
+    /** ACME account email ("" = none). */
+    email: string;
+    /** ACME directory URL: Let's Encrypt production by default, or staging, or a private CA. */
+    acmeServer: string;
+    /** Strict-Transport-Security max-age in seconds; 0 = no header. */
+    hstsSec: number;
   };
   hooks: {
     preSwitch: string;

@@ -4,6 +4,7 @@ import { COLORS } from "../config/types.js";
 import { execStart, serviceArgv } from "./command-line.js";
 import type { Layout } from "./layout.js";
 import { fill, readTemplate } from "./template.js";
+import { ACME_WEBROOT, certificatePaths } from "./tls.js";
 
 export interface RenderedFile {
   path: string;
@@ -67,7 +68,24 @@ export function renderUnits(config: Config, layout: Layout, color: Color, group:
   ]);
 }
 
-export function renderSite(config: Config, layout: Layout): RenderedFile {
+/**
+ * What the site serves: plain HTTP (tls off); HTTP plus the ACME path while certbot has no
+ * certificate yet ("pending"); or HTTPS, with port [nginx] listen left to ACME and a redirect.
+ */
+export type SiteHttps = "off" | "pending" | "on";
+
+/** off with tls off; with certbot, on only once its certificate exists (`haveCertificate`). */
+export function siteHttps(config: Config, haveCertificate: boolean): SiteHttps {
+  if (config.tls.mode === "off") return "off";
+  if (config.tls.mode === "certbot" && !haveCertificate) return "pending";
+  return "on";
+}
+
+export function renderSite(
+  config: Config,
+  layout: Layout,
+  https: SiteHttps = siteHttps(config, true),
+): RenderedFile {
   const id = layout.nginxId;
   const upstreams = config.services
     .flatMap((s) =>
@@ -98,6 +116,8 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
     .join("");
   const serverName = config.nginx.serverName;
   const { previewListen, previewServerName } = config.nginx;
+  // The preview stays plain HTTP where it listens: a tool for the operator, often on loopback, and
+  // its own name would need a certificate of its own.
   const preview =
     previewListen || previewServerName
       ? fill(readTemplate("nginx/preview.conf"), {
@@ -108,6 +128,38 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
           locations,
         })
       : "";
+  // deferred (TCP_DEFER_ACCEPT): a worker accepts a connection only with its request in hand, so
+  // an old worker told to quit by the switch's reload never holds a fresh, still-empty connection,
+  // which it would close unanswered (measured: ~1 failed request in 20 switches without it).
+  // Socket options may appear once per port, so only the port's default server sets it.
+  const defaultServer = serverName === "_" ? " default_server deferred" : "";
+  const acme = fill(readTemplate("nginx/acme.conf"), { webroot: ACME_WEBROOT });
+  const paths = certificatePaths(config);
+  const tls =
+    https === "on" && paths
+      ? "\n" +
+        fill(readTemplate("nginx/tls.conf"), {
+          id,
+          cert: paths.cert,
+          key: paths.key,
+          hsts: config.tls.hstsSec
+            ? `    add_header Strict-Transport-Security "max-age=${config.tls.hstsSec}" always;`
+            : "",
+        }).trimEnd()
+      : "";
+  const tlsPort = config.tls.listen;
+  const http =
+    tls === ""
+      ? ""
+      : fill(readTemplate("nginx/http-redirect.conf"), {
+          app: config.app.name,
+          listen: config.nginx.listen,
+          defaultServer,
+          serverName,
+          liveInclude: layout.liveIncludePath,
+          acme,
+          httpsPort: tlsPort === 443 ? "" : `:${tlsPort}`,
+        });
   return {
     path: layout.sitePath,
     mode: 0o644,
@@ -116,13 +168,14 @@ export function renderSite(config: Config, layout: Layout): RenderedFile {
       id,
       upstreams,
       locations,
-      listen: config.nginx.listen,
-      // deferred (TCP_DEFER_ACCEPT): a worker accepts a connection only with its request in hand, so
-      // an old worker told to quit by the switch's reload never holds a fresh, still-empty connection,
-      // which it would close unanswered (measured: ~1 failed request in 20 switches without it).
-      // Socket options may appear once per port, so only the port's default server sets it.
-      defaultServer: serverName === "_" ? " default_server deferred" : "",
+      // `listen ... ssl http2` rather than `http2 on;` (nginx >= 1.25.1): Debian 12 ships 1.22, and
+      // later versions still accept this form (with a deprecation warning).
+      listen: tls === "" ? config.nginx.listen : `${tlsPort} ssl http2`,
+      defaultServer,
       serverName,
+      tls,
+      acme: https === "pending" ? acme : "",
+      http,
       liveInclude: layout.liveIncludePath,
       preview,
     }),

@@ -9,6 +9,7 @@ import {
   renderPreviewInclude,
   renderSite,
   renderTemplateUnit,
+  siteHttps,
   renderUnits,
 } from "../../../src/core/render.js";
 import { sha, testConfig } from "../helpers/config.js";
@@ -257,6 +258,88 @@ describe("preview server", () => {
     expect(renderPreviewInclude(config, layout, "green", sha("c")).content).toContain(
       `set $rf_live_sha ${sha("c")};`,
     );
+  });
+});
+
+describe("renderSite with [tls]", () => {
+  const files = (c: Config) => {
+    c.tls = { ...c.tls, mode: "files", cert: "/etc/ssl/demo.pem", key: "/etc/ssl/demo.key" };
+  };
+  const certbot = (c: Config) => {
+    c.nginx.serverName = "app.example.com";
+    c.tls = { ...c.tls, mode: "certbot" };
+  };
+  /** The server blocks of a site, in order, each as its text. */
+  const servers = (site: string) => site.split(/^(?=server \{)/m).slice(1);
+
+  it("serves HTTPS only with tls on, and certbot's certificate only once it exists", () => {
+    expect(siteHttps(testConfig(), true)).toBe("off");
+    expect(siteHttps(testConfig(files), false)).toBe("on");
+    expect(siteHttps(testConfig(certbot), false)).toBe("pending");
+    expect(siteHttps(testConfig(certbot), true)).toBe("on");
+  });
+
+  it("renders each mode exactly", () => {
+    for (const name of [
+      "rf-agent-demo.conf.tls-files",
+      "rf-agent-demo.conf.certbot-pending",
+      "rf-agent-demo.conf.certbot",
+    ]) {
+      expect(RENDERED[name]!().content).toBe(fixture(name));
+    }
+  });
+
+  it("with tls off has no certificate, no ACME path and one server", () => {
+    const { content } = renderSite(setup().config, setup().layout);
+    expect(content).not.toMatch(/ssl|acme-challenge|return 301/);
+    expect(servers(content)).toHaveLength(1);
+  });
+
+  it("keeps port 80 for the ACME path, rf-agent's loopback check and a redirect, the rest on 443", () => {
+    const { config, layout } = setup(files);
+    const [tls, http] = servers(renderSite(config, layout).content);
+    expect(tls).toMatch(/^ {4}listen 443 ssl http2 default_server deferred;$/m);
+    expect(tls).toMatch(/^ {4}ssl_certificate \/etc\/ssl\/demo\.pem;$/m);
+    expect(tls).toMatch(/^ {4}ssl_certificate_key \/etc\/ssl\/demo\.key;$/m);
+    expect(tls).not.toContain("Strict-Transport-Security");
+    // websockets (wss://) go through the same locations over TLS
+    expect(locationBlock(tls!, "/")).toContain("        proxy_set_header Upgrade $http_upgrade;");
+    expect(http).toMatch(/^ {4}listen 80 default_server deferred;$/m);
+    expect(http).toContain("location ^~ /.well-known/acme-challenge/ {");
+    expect(http).toContain("        root /var/lib/rf-agent-acme;");
+    expect(http).toContain("location = /__rf-agent/live {");
+    expect(http).toContain("        return 301 https://$host$request_uri;");
+    expect(http).not.toContain("proxy_pass");
+  });
+
+  it("sends HSTS only when asked, and redirects to a port other than 443 by number", () => {
+    const { config, layout } = setup((c) => {
+      files(c);
+      c.tls.hstsSec = 600;
+      c.tls.listen = 8443;
+    });
+    const [tls, http] = servers(renderSite(config, layout).content);
+    expect(tls).toContain('    add_header Strict-Transport-Security "max-age=600" always;');
+    expect(http).toContain("        return 301 https://$host:8443$request_uri;");
+  });
+
+  it("before certbot's certificate exists: plain HTTP with the ACME path, nothing redirected", () => {
+    const { config, layout } = setup(certbot);
+    const content = renderSite(config, layout, "pending").content;
+    expect(servers(content)).toHaveLength(1);
+    expect(content).toMatch(/^ {4}listen 80;$/m);
+    expect(content).toContain("location ^~ /.well-known/acme-challenge/ {");
+    expect(content).not.toMatch(/ssl|return 301/);
+  });
+
+  it("keeps the preview server on plain HTTP where it listens", () => {
+    const { config, layout } = setup((c) => {
+      certbot(c);
+      c.nginx.previewListen = "127.0.0.1:8081";
+    });
+    const preview = renderSite(config, layout, "on").content.split("# Preview:")[1] ?? "";
+    expect(preview).toMatch(/^ {4}listen 127\.0\.0\.1:8081;$/m);
+    expect(preview).not.toContain("ssl");
   });
 });
 

@@ -63,6 +63,40 @@ export const RENDERED: Record<string, () => RenderedFile> = {
         c.nginx.previewListen = "127.0.0.1:8081";
       },
     ),
+  // HTTPS with the operator's certificate, on another port, with HSTS.
+  "rf-agent-demo.conf.tls-files": () =>
+    withDefaults(
+      (c, l) => renderSite(c, l),
+      (c) => {
+        c.tls = {
+          ...c.tls,
+          mode: "files",
+          listen: 8443,
+          cert: "/etc/ssl/certs/demo.pem",
+          key: "/etc/ssl/private/demo.key",
+          hstsSec: 31536000,
+        };
+      },
+    ),
+  // certbot before its certificate exists: plain HTTP plus the ACME path, nothing redirected.
+  "rf-agent-demo.conf.certbot-pending": () =>
+    withDefaults(
+      (c, l) => renderSite(c, l, "pending"),
+      (c) => {
+        c.nginx.serverName = "app.example.com";
+        c.tls = { ...c.tls, mode: "certbot", email: "ops@example.com" };
+      },
+    ),
+  // certbot with its certificate, a named server and the preview on loopback.
+  "rf-agent-demo.conf.certbot": () =>
+    withDefaults(
+      (c, l) => renderSite(c, l, "on"),
+      (c) => {
+        c.nginx.serverName = "app.example.com www.app.example.com";
+        c.nginx.previewListen = "127.0.0.1:8081";
+        c.tls = { ...c.tls, mode: "certbot", email: "ops@example.com" };
+      },
+    ),
   "live.conf": () => withDefaults((c, l) => renderLiveInclude(c, l, "green", sha("a"))),
 };
 
