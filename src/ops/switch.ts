@@ -3,11 +3,14 @@ import { lstat, readlink, rm, stat, symlink } from "node:fs/promises";
 import path from "node:path";
 import { readIfExists, writeAtomic } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
+import { gitUserIfAny } from "./host.js";
+import { certonly } from "../adapters/certbot.js";
 import { askLive, confirmLive, reload, testConfig } from "../adapters/nginx.js";
 import type { Color } from "../config/types.js";
 import { nginxHost, type Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { other } from "../core/layout.js";
+import { siteCertificate } from "./certificate.js";
 import {
   previewEnabled,
   renderLiveInclude,
@@ -62,10 +65,11 @@ async function applyNginx(
 /** Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed. */
 export async function switchTo(ctx: Context, to: Color, sha: string): Promise<void> {
   const { layout, config, log } = ctx;
-  const site = renderSite(config, layout);
+  const certificate = await siteCertificate(config);
+  const site = renderSite(config, layout, certificate.https);
   const files = [site, renderLiveInclude(config, layout, to, sha)];
   if (previewEnabled(config)) {
-    const idleSha = await headSha(layout.checkout(other(to)), ctx.user);
+    const idleSha = await headSha(layout.checkout(other(to)), gitUserIfAny(ctx));
     files.push(renderPreviewInclude(config, layout, other(to), idleSha));
   }
   if (!(await stat(path.dirname(layout.siteLinkPath)).catch(() => null))) {
@@ -93,6 +97,27 @@ export async function switchTo(ctx: Context, to: Color, sha: string): Promise<vo
       "disabled nginx's default site: it would shadow ours on the same port",
     );
   }
+  await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
+  if (certificate.issue) await obtainCertificate(ctx, to, sha, certificate.missing);
+}
+
+/**
+ * certbot, once the site (plain HTTP with the ACME path, or HTTPS with a certificate lacking a name)
+ * serves `to`; then the site again with the new certificate. A failure leaves the site as it is
+ * and is only a warning: the release is live either way, and the next switch asks again.
+ */
+async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: string[]): Promise<void> {
+  const { config, layout, log } = ctx;
+  const got = await certonly(ctx.run, config);
+  if (!got.ok) {
+    log.warn(
+      { tls: "not-issued", names: missing, acmeServer: config.tls.acmeServer, details: got.output },
+      `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy tries again): is the name's DNS pointing at this host, port 80 open?`,
+    );
+    return;
+  }
+  log.info({ tls: "issued", names: missing }, `certificate issued for ${missing.join(", ")}`);
+  await applyNginx(ctx, [renderSite(config, layout, "on")]);
   await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
 }
 
