@@ -7,6 +7,7 @@ import { ExitCode, formatError, isRfError, RfError } from "./errors.js";
 import { createLogger, isJournalStream, redactSecrets, type Logger } from "./log.js";
 import { findAppUser } from "./ops/host.js";
 import { preloadUndici } from "./adapters/undici.js";
+import { printable, printableLine } from "./core/printable.js";
 // Each command's code is imported when that command runs: a rollback need not load the webhook
 // server, git or the installer before it switches nginx.
 
@@ -163,8 +164,10 @@ function seconds(value: string | undefined, flag: string): number {
   return n;
 }
 
+// Everything printed carries text from others (commit subjects, branch names, delivery ids, journal
+// lines): no escape sequence of theirs reaches the terminal.
 function print(line: string): void {
-  process.stdout.write(line + "\n");
+  process.stdout.write(printable(line) + "\n");
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -287,7 +290,10 @@ async function main(argv: string[]): Promise<number> {
         print(
           values.json
             ? JSON.stringify(e)
-            : `${e.startedAt}  ${e.id}  ${e.command.padEnd(8)} ${e.outcome.padEnd(11)} ${e.from ? `${e.from.color} ${e.from.sha.slice(0, 8)}` : "-"} -> ${e.to ? `${e.to.color} ${e.to.sha.slice(0, 8)}` : "-"}  ${(e.ms / 1000).toFixed(1)} s  ${e.trigger}${e.error ? `  (${e.error})` : ""}`,
+            : // One line per entry: a newline in a delivery id or an error must not forge another.
+              printableLine(
+                `${e.startedAt}  ${e.id}  ${e.command.padEnd(8)} ${e.outcome.padEnd(11)} ${e.from ? `${e.from.color} ${e.from.sha.slice(0, 8)}` : "-"} -> ${e.to ? `${e.to.color} ${e.to.sha.slice(0, 8)}` : "-"}  ${(e.ms / 1000).toFixed(1)} s  ${e.trigger}${e.error ? `  (${e.error})` : ""}`,
+              ),
         );
       }
       return ExitCode.ok;
@@ -305,15 +311,19 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     if (isRfError(e)) {
-      process.stderr.write(errorText(redactSecrets(formatError(e))) + "\n");
+      process.stderr.write(errorText(printable(redactSecrets(formatError(e)))) + "\n");
       process.exit(e.exitCode);
     }
     // A bug of ours, not the user's: still one paragraph, with where to look.
     const err = e instanceof Error ? e : new Error(String(e));
     process.stderr.write(
-      `rf-agent: internal error: ${err.message}\n  fix: this is a bug in rf-agent. Check what serves with rf-agent status, run again with -v, and report the output.\n`,
+      printable(
+        redactSecrets(
+          `rf-agent: internal error: ${err.message}\n  fix: this is a bug in rf-agent. Check what serves with rf-agent status, run again with -v, and report the output.\n`,
+        ),
+      ),
     );
-    if (process.env.RF_AGENT_DEBUG) process.stderr.write(`${err.stack ?? ""}\n`);
+    if (process.env.RF_AGENT_DEBUG) process.stderr.write(printable(redactSecrets(`${err.stack ?? ""}\n`)));
     process.exit(ExitCode.failedBeforeSwitch);
   },
 );

@@ -1,6 +1,7 @@
 // pino logger whose output suits where it goes: the journal, a terminal, or a pipe.
 import { fstatSync } from "node:fs";
 import { pino, type Logger as PinoLogger, type DestinationStream } from "pino";
+import { printable, printableLine } from "./core/printable.js";
 
 export type Logger = PinoLogger;
 
@@ -45,13 +46,16 @@ export function journalLine(line: string): string {
   return `<${PRIORITY[level] ?? 6}>${line}`;
 }
 
-/** One readable line for a terminal: time, level (if not info), message, then the interesting fields. */
+/**
+ * One readable line for a terminal: time, level (if not info), message, then the interesting fields.
+ * JSON escapes control characters; unescaped here, they are stripped (hook output, commit subjects).
+ */
 export function prettyLine(line: string): string {
   let rec: Record<string, unknown>;
   try {
     rec = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    return line;
+    return printable(line);
   }
   const time = new Date(Number(rec.time ?? Date.now())).toISOString().slice(11, 19);
   const level = Number(rec.level ?? 30);
@@ -60,29 +64,62 @@ export function prettyLine(line: string): string {
     .filter(([k]) => !HIDDEN.has(k))
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(" ");
-  return `${time} ${tag}${String(rec.msg ?? "")}${fields ? `  ${fields}` : ""}\n`;
+  return `${printableLine(`${time} ${tag}${String(rec.msg ?? "")}${fields ? `  ${fields}` : ""}`)}\n`;
 }
 
-// Values of the app's secrets, scrubbed from every line (including hook output) before it leaves.
-const secrets = new Set<string>();
+// Values of the app's env files (see isScrubbed in core/env-file.ts), scrubbed from every log line
+// (hook output included), printed error, history entry and notification before it leaves. Longest
+// first, so a value that contains another is scrubbed whole.
+let secrets: string[] = [];
+const MIN_SECRET = 4;
+const REDACTED = "[redacted]";
 
 export function addSecret(value: string): void {
-  if (value.length >= 4) secrets.add(value);
+  if (value.length < MIN_SECRET || secrets.includes(value)) return;
+  secrets = [...secrets, value].sort((a, b) => b.length - a.length);
 }
 
-export function redactSecrets(line: string): string {
-  let out = line;
+/** Plain text with every registered value replaced, also where JSON escaped it. */
+export function redactSecrets(text: string): string {
+  let out = text;
   for (const s of secrets) {
-    out = out.split(s).join("[redacted]");
+    out = out.split(s).join(REDACTED);
     const json = JSON.stringify(s).slice(1, -1);
-    if (json !== s) out = out.split(json).join("[redacted]");
+    if (json !== s) out = out.split(json).join(REDACTED);
   }
   return out;
 }
 
+/** A copy of a JSON-like value with every string in it (not the keys) scrubbed. */
+export function scrubDeep<T>(value: T): T {
+  if (secrets.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return redactSecrets(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === "object")
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+// A JSON log line is scrubbed value by value: a plain value such as "deploy" must not rename the
+// field `logs --deploy` filters on, nor break the line's JSON.
+function scrubLine(line: string): string {
+  if (secrets.length === 0) return line;
+  if (line.startsWith("{")) {
+    try {
+      return `${JSON.stringify(scrubDeep(JSON.parse(line) as unknown))}\n`;
+    } catch {
+      // not one JSON object: scrubbed as text below
+    }
+  }
+  return redactSecrets(line);
+}
+
 function lineStream(fd: number, transform: (line: string) => string): DestinationStream {
   const out = fd === 1 ? process.stdout : process.stderr;
-  return { write: (chunk: string) => void out.write(transform(redactSecrets(chunk))) };
+  return { write: (chunk: string) => void out.write(transform(scrubLine(chunk))) };
 }
 
 export interface LogOptions {
@@ -95,7 +132,7 @@ export function createLogger(options: LogOptions = {}): Logger {
   const fd = 2;
   const sink = options.stream;
   const stream =
-    (sink && { write: (chunk: string) => sink.write(redactSecrets(chunk)) }) ??
+    (sink && { write: (chunk: string) => sink.write(scrubLine(chunk)) }) ??
     (isJournalStream(fd)
       ? lineStream(fd, journalLine)
       : process.stderr.isTTY

@@ -2,6 +2,7 @@
 import { appendFile, open } from "node:fs/promises";
 import path from "node:path";
 import { ensureDir, readIfExists } from "./files.js";
+import { scrubDeep } from "../log.js";
 import type { StepRecord } from "../ops/steps.js";
 
 export interface HistoryEntry {
@@ -22,10 +23,11 @@ export function historyPath(stateDir: string): string {
   return path.join(stateDir, "history.jsonl");
 }
 
+/** Appends one entry, every env-file value scrubbed from it (an error message may quote one). */
 export async function appendHistory(stateDir: string, entry: HistoryEntry): Promise<void> {
   await ensureDir(stateDir, 0o700);
   const file = historyPath(stateDir);
-  await appendFile(file, JSON.stringify(entry) + "\n", { mode: 0o600 });
+  await appendFile(file, JSON.stringify(scrubDeep(entry)) + "\n", { mode: 0o600 });
   const handle = await open(file, "r");
   await handle.sync().finally(() => handle.close());
 }

@@ -1,6 +1,6 @@
 // [notify] url: a JSON POST (Slack-compatible `text` plus fields) after deploys and rollbacks. Best effort.
 import { undici } from "./undici.js";
-import type { Logger } from "../log.js";
+import { scrubDeep, type Logger } from "../log.js";
 
 export interface Notice {
   event: "deploy" | "rollback" | "switch";
@@ -23,6 +23,12 @@ export function noticeText(n: Notice): string {
   return `${icon} ${n.app} on ${n.host}: ${n.event} ${n.outcome}, ${to}${from} in ${(n.durationMs / 1000).toFixed(1)} s${tail}`;
 }
 
+/** The POST body: the notice and its text, every env-file value scrubbed (the error may quote one). */
+export function noticeBody(notice: Notice): string {
+  const n = scrubDeep(notice);
+  return JSON.stringify({ text: noticeText(n), ...n });
+}
+
 /** One retry; a failure is logged and never fails the deploy. */
 export async function sendNotice(
   url: string,
@@ -30,7 +36,7 @@ export async function sendNotice(
   notice: Notice,
   log: Logger,
 ): Promise<void> {
-  const body = JSON.stringify({ text: noticeText(notice), ...notice });
+  const body = noticeBody(notice);
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
       const { request } = await undici();

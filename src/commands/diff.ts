@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { printable } from "../core/printable.js";
 import type { Runner } from "../exec/runner.js";
 
 export async function fileDiff(
@@ -23,7 +24,8 @@ export async function fileDiff(
         reject: false,
       },
     );
-    return r.stdout;
+    // The file on disk may hold anything; the diff is printed to a terminal.
+    return printable(r.stdout);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

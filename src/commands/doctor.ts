@@ -9,8 +9,10 @@ import { isActive, systemdRunning } from "../adapters/systemd.js";
 import { lookupUser } from "../adapters/users.js";
 import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
+import { printableLine } from "../core/printable.js";
 import { isRfError } from "../errors.js";
 import { checkRequiredEnv } from "../ops/env.js";
+import { gitUser } from "../ops/host.js";
 
 export interface CheckResult {
   title: string;
@@ -92,7 +94,7 @@ function checks(ctx: Context): Check[] {
       title: `repository ${app.repo} is reachable, branch ${app.branch} exists`,
       run: async () => {
         try {
-          const sha = await lsRemote(app.repo, app.branch, ctx.user);
+          const sha = await lsRemote(app.repo, app.branch, gitUser(ctx));
           return sha
             ? { ok: true, detail: sha.slice(0, 12) }
             : { ok: false, fix: `push branch ${app.branch}, or set [app] branch to one that exists` };
@@ -176,5 +178,6 @@ export function formatChecks(results: CheckResult[]): string {
   }
   const failed = results.filter((r) => !r.ok).length;
   lines.push(failed ? `${failed} of ${results.length} checks failed` : `all ${results.length} checks passed`);
-  return lines.join("\n");
+  // Details quote others: a git server's error, a port holder's command line.
+  return lines.map(printableLine).join("\n");
 }

@@ -5,6 +5,7 @@ import { afterRun } from "../ops/report.js";
 import { acquireLock } from "../adapters/lock.js";
 import type { Context } from "../context.js";
 import { isRfError } from "../errors.js";
+import { scrubAppEnv } from "../ops/env.js";
 import { Steps } from "../ops/steps.js";
 import type { Color } from "../config/types.js";
 
@@ -67,6 +68,8 @@ async function recordedRun(
   const id = randomBytes(4).toString("hex");
   const baseLog = ctx.log;
   ctx.log = baseLog.child({ deploy: id });
+  // Before any step can print, log or record one of the app's values.
+  await scrubAppEnv(ctx);
   const trigger = detectTrigger(process.env);
   const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null, trigger };
   const startedAt = ctx.now();

@@ -4,6 +4,7 @@ import { isLocked, readHolder } from "../adapters/lock.js";
 import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
+import { printableLine } from "../core/printable.js";
 import { readState } from "../ops/reconcile.js";
 import { previewUrl, servedByNginx } from "../ops/switch.js";
 
@@ -125,5 +126,6 @@ export function formatStatus(r: StatusReport): string {
   lines.push(
     `lock     ${r.lock ? `held by pid ${r.lock.pid} (${r.lock.command}) since ${r.lock.since}` : "free"}`,
   );
-  return lines.join("\n");
+  // A trigger names a webhook delivery id, the lock holder a command: text from others.
+  return lines.map(printableLine).join("\n");
 }

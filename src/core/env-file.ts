@@ -41,6 +41,21 @@ export function looksSecret(name: string): boolean {
   return /SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE|_KEY$|^KEY$/i.test(name);
 }
 
+const BOOLEAN_WORDS = new Set(["true", "false", "yes", "no", "on", "off", "enabled", "disabled"]);
+
+/**
+ * Whether a value of the app's env files is scrubbed from every output (logs and journal, hook output,
+ * printed errors, history, notifications). Every value is, except ones too plain to be secret, which
+ * would otherwise blank out ordinary words: shorter than 6 characters, numbers (also versions, IPv4
+ * addresses, times: only digits and . : + -) and booleans. A variable whose name looks secret or that
+ * [app] required_env lists is scrubbed whatever its value (log.ts addSecret still ignores values under
+ * 4 characters: they would cut every word that contains them, and no real secret is that short).
+ */
+export function isScrubbed(name: string, value: string, required: boolean): boolean {
+  if (looksSecret(name) || required) return true;
+  return value.length >= 6 && !/^[0-9.:+-]+$/.test(value) && !BOOLEAN_WORDS.has(value.toLowerCase());
+}
+
 /** What is wrong with a required variable, in words that never include its value; null when fine. */
 export function judgeRequired(
   name: string,

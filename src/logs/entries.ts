@@ -1,5 +1,6 @@
 // Journal entries (`journalctl -o json`) of the agent's and the app's units: parsed, filtered by
 // deploy id or color, and printed readably. Pure, so `rf-agent logs` is a thin loop around it.
+import { printableLine } from "../core/printable.js";
 import { prettyLine } from "../log.js";
 
 export interface Entry {
@@ -103,8 +104,11 @@ function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-/** One readable line; with `unit`, the unit is named (when lines of several units mix). */
+/**
+ * One readable line; with `unit`, the unit is named (when lines of several units mix). The app's
+ * lines are the app's words: no escape sequence or line break of theirs reaches the terminal.
+ */
 export function formatEntry(e: Entry, opts: { unit?: boolean } = {}): string {
   const body = e.record ? prettyLine(e.message).trimEnd().slice(9) : `${TAG[e.priority] ?? ""}${e.message}`;
-  return `${clock(e.time)} ${opts.unit ? `${e.unit.replace(/\.service$/, "")}  ` : ""}${body}`;
+  return printableLine(`${clock(e.time)} ${opts.unit ? `${e.unit.replace(/\.service$/, "")}  ` : ""}${body}`);
 }

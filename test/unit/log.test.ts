@@ -8,6 +8,7 @@ import {
   journalLine,
   prettyLine,
   redactSecrets,
+  scrubDeep,
 } from "../../src/log.js";
 import { captureLogger, tempDir } from "./helpers/fakes.js";
 
@@ -162,5 +163,57 @@ describe("isJournalStream", () => {
     const other = openSync(path.join(dir, "other"), "w");
     closeSync(other);
     expect(isJournalStream(other, `${st.dev}:${st.ino}`)).toBe(false);
+  });
+});
+
+describe("scrubbing registered values", () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", stream: { write: (l: string) => void lines.push(l) } });
+
+  it("scrubs values but never field names, so `logs --deploy` still finds its field", () => {
+    addSecret("deploy");
+    lines.length = 0;
+    log.child({ deploy: "ab12cd34" }).info({ step: "deploy" }, "rf-agent deploy");
+    const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(rec).toMatchObject({ deploy: "ab12cd34", step: "[redacted]", msg: "rf-agent [redacted]" });
+  });
+
+  it("scrubs the longer of two overlapping values whole", () => {
+    addSecret("planted-long");
+    addSecret("planted-long-and-longer");
+    expect(redactSecrets("x planted-long-and-longer y planted-long")).toBe("x [redacted] y [redacted]");
+  });
+
+  it("scrubs a hook's output line (hooks log each line through the logger)", () => {
+    addSecret("hook-planted-s3cret");
+    lines.length = 0;
+    log.info({ hook: "pre_switch" }, "pre_switch: connecting with hook-planted-s3cret\u001b[31m");
+    expect(lines.join("")).not.toContain("hook-planted-s3cret");
+    expect((JSON.parse(lines[0]!) as { msg: string }).msg).toBe(
+      "pre_switch: connecting with [redacted]\u001b[31m",
+    );
+  });
+
+  it("scrubDeep scrubs strings in nested objects and arrays and leaves the rest", () => {
+    addSecret("deep-planted-value");
+    const value = { a: "x deep-planted-value", b: [1, "deep-planted-value", null], c: { d: true } };
+    expect(scrubDeep(value)).toEqual({ a: "x [redacted]", b: [1, "[redacted]", null], c: { d: true } });
+    expect(value.a).toBe("x deep-planted-value");
+  });
+});
+
+describe("prettyLine on a terminal", () => {
+  it("strips escape sequences and line breaks that JSON carried escaped", () => {
+    const line = JSON.stringify({
+      level: 30,
+      time: 0,
+      msg: "pre_switch: \u001b]0;owned\u0007hi\nforged",
+      ref: "\u001b[2Jx",
+    });
+    expect(prettyLine(line)).toBe("00:00:00 pre_switch: hi forged  ref=x\n");
+  });
+
+  it("strips them from a line that is not JSON", () => {
+    expect(prettyLine("plain \u001b[31mred\n")).toBe("plain red\n");
   });
 });

@@ -1,4 +1,4 @@
-import { appendFile, stat } from "node:fs/promises";
+import { appendFile, readFile, stat } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   appendHistory,
@@ -7,6 +7,7 @@ import {
   readHistory,
   type HistoryEntry,
 } from "../../../src/adapters/history.js";
+import { addSecret } from "../../../src/log.js";
 import { tempDir } from "../helpers/fakes.js";
 
 let dir: string;
@@ -47,6 +48,25 @@ describe("history", () => {
     await appendHistory(stateDir, entry("1"));
     await appendFile(historyPath(stateDir), '{"id":"2","comm');
     expect((await readHistory(stateDir)).map((e) => e.id)).toEqual(["1"]);
+  });
+});
+
+describe("history and the app's secrets", () => {
+  it("scrubs every registered env-file value from what it writes, error included", async () => {
+    addSecret("history-planted-s3cret");
+    const stateDir = `${dir}/state`;
+    await appendHistory(stateDir, {
+      ...entry("1"),
+      outcome: "failed",
+      exitCode: 1,
+      trigger: "webhook history-planted-s3cret",
+      error: 'pip failed: could not reach https://u:history-planted-s3cret@pypi/ ("history-planted-s3cret")',
+    });
+    const text = await readFile(historyPath(stateDir), "utf8");
+    expect(text).not.toContain("history-planted-s3cret");
+    const [read] = await readHistory(stateDir);
+    expect(read?.error).toBe('pip failed: could not reach https://u:[redacted]@pypi/ ("[redacted]")');
+    expect(read?.trigger).toBe("webhook [redacted]");
   });
 });
 
