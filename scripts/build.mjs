@@ -15,7 +15,7 @@ await build({
   target: "node20.19",
   sourcemap: true,
   chunkNames: "chunks/[name]-[hash]",
-  // pino and simple-git are CommonJS and call require(); give the ES module bundle one.
+  // pino is CommonJS and calls require(); give the ES module bundle one.
   banner: {
     js: "import { createRequire as __rfCreateRequire } from 'node:module'; const require = __rfCreateRequire(import.meta.url);",
   },

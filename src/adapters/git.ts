@@ -1,35 +1,54 @@
-// git, run through simple-git as the app user, on the idle checkout only.
-import { readFile, rm, stat } from "node:fs/promises";
+// git, always as the app user in a sandbox (a transient unit through the runner), on the idle
+// checkout only. Root reads nothing of a checkout but .git/HEAD, and that without following links.
 import path from "node:path";
-import type { SimpleGit } from "simple-git";
 import { RfError } from "../errors.js";
-import type { RunAs } from "../exec/runner.js";
+import type { Runner, RunAs, RunOptions } from "../exec/runner.js";
 import { maskUrlCredentials, tail } from "../exec/runner.js";
+import { isDirBeneath, readBeneath } from "./files.js";
 
 const SHA = /^[0-9a-f]{40}$/;
+/** The largest requirements file rf-agent reads out of a commit. */
+export const MAX_REQUIREMENTS_BYTES = 1024 * 1024;
 
-async function git(dir: string, as: RunAs | null, timeoutMs = 300_000): Promise<SimpleGit> {
-  const { simpleGit } = await import("./simple-git-client.js");
-  const g = simpleGit({
-    baseDir: dir,
-    maxConcurrentProcesses: 1,
-    timeout: { block: timeoutMs },
-    // We set GIT_SSH_COMMAND ourselves (BatchMode), never from user input.
-    unsafe: { allowUnsafeSshCommand: true },
-    ...(as ? { spawnOptions: { uid: as.uid, gid: as.gid } } : {}),
-  });
-  // Never prompt for credentials on a server: fail with git's message instead.
-  return g.env({
-    PATH: "/usr/local/bin:/usr/bin:/bin",
-    HOME: as?.home ?? process.env.HOME ?? "/root",
-    LANG: "C.UTF-8",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
-  });
+/** Who runs git, and where its units are named from. */
+export interface GitUser {
+  run: Runner;
+  as: RunAs;
+  /** The app's name, for the transient units' names. */
+  app: string;
+}
+
+// Ordinary transports only: `ext::` would run a command of the repository URL's choosing.
+const ALLOWED_PROTOCOLS = "file:git:http:https:ssh";
+
+function gitOptions(u: GitUser, writable: string[], cwd: string, timeoutMs: number): RunOptions {
+  return {
+    as: u.as,
+    cwd,
+    sandbox: { unit: `rf-agent-${u.app}-git`, writable },
+    timeoutMs,
+    env: {
+      GIT_TERMINAL_PROMPT: "0",
+      GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
+      GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS,
+      GIT_CONFIG_NOSYSTEM: "1",
+    },
+    code: "GIT",
+  };
+}
+
+/** A fixed script run by sh with our values as "$1"…: nothing from them is ever parsed as shell. */
+function script(u: GitUser, text: string, args: string[], opts: RunOptions): ReturnType<Runner> {
+  return u.run("/bin/sh", ["-euc", text, "rf-agent-git", ...args], opts);
 }
 
 function gitError(action: string, e: unknown, hint: string): RfError {
-  const text = e instanceof Error ? e.message : String(e);
+  const text =
+    e instanceof RfError
+      ? [e.message, e.details].filter(Boolean).join("\n")
+      : e instanceof Error
+        ? e.message
+        : String(e);
   return new RfError("GIT", maskUrlCredentials(`git ${action} failed`), {
     hint,
     details: maskUrlCredentials(tail(text, 10)),
@@ -42,12 +61,16 @@ export function isSha(value: string): boolean {
 }
 
 /** The commit a branch or tag names on the remote, or null if it has no such ref. */
-export async function lsRemote(repo: string, ref: string, as: RunAs | null): Promise<string | null> {
+export async function lsRemote(repo: string, ref: string, u: GitUser): Promise<string | null> {
   let out: string;
   try {
-    out = await (
-      await git("/", as, 60_000)
-    ).listRemote([repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`]);
+    out = (
+      await u.run(
+        "git",
+        ["ls-remote", repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`],
+        gitOptions(u, [], "/", 60_000),
+      )
+    ).stdout;
   } catch (e) {
     throw gitError(
       `ls-remote ${repo}`,
@@ -62,79 +85,60 @@ export async function lsRemote(repo: string, ref: string, as: RunAs | null): Pro
     .map((l) => l.split(/\s+/) as [string, string]);
   const peeled = lines.find(([, name]) => name.endsWith("^{}"));
   const hit = peeled ?? lines.find(([, name]) => name === `refs/heads/${ref}`) ?? lines[0];
-  return hit ? hit[0] : null;
+  return hit && isSha(hit[0]) ? hit[0] : null;
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Whether dir is a checkout a fetch can update (else fetchInto clones it). */
+/** Whether dir is a checkout a fetch can update (else fetchInto clones it). `.git` must be a real directory. */
 export function hasCheckout(dir: string): Promise<boolean> {
-  return exists(path.join(dir, ".git"));
+  return isDirBeneath(dir, ".git");
 }
 
-/** Clone if missing, then fetch every branch and tag. A stale index.lock from a killed run is removed. */
-export async function fetchInto(dir: string, repo: string, as: RunAs | null): Promise<void> {
+// Empties the directory (as the app user: a recursive delete by root could be steered elsewhere by
+// a directory swapped for a symlink), then clones into it.
+const CLONE = `find . -mindepth 1 -delete
+exec git clone --quiet --no-checkout -- "$1" .`;
+
+// origin's URL is put right only when it differs; a stale index.lock from a killed run is removed.
+const FETCH = `rm -f .git/index.lock
+if [ "$(git config --get remote.origin.url || true)" != "$1" ]; then
+  git remote set-url origin "$1" 2>/dev/null || git remote add origin "$1"
+fi
+exec git fetch --quiet --prune --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`;
+
+/** Clone if missing, then fetch every branch and tag. dir must already exist and belong to the app user. */
+export async function fetchInto(dir: string, repo: string, u: GitUser): Promise<void> {
   const hint = "check [app] repo and that the app user can reach it (network, credentials, deploy key)";
-  if (!(await hasCheckout(dir))) {
-    await rm(dir, { recursive: true, force: true });
-    try {
-      await (await git(path.dirname(dir), as)).clone(repo, dir, ["--no-checkout"]);
-    } catch (e) {
-      throw gitError(`clone ${repo}`, e, hint);
-    }
-    return;
-  }
-  await rm(path.join(dir, ".git", "index.lock"), { force: true });
-  const g = await git(dir, as);
+  const clone = !(await hasCheckout(dir));
   try {
-    if ((await originUrl(dir)) !== repo) await g.remote(["set-url", "origin", repo]);
-    await g.fetch(["--prune", "--force", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"]);
+    await script(u, clone ? CLONE : FETCH, [repo], gitOptions(u, [dir], dir, 300_000));
   } catch (e) {
-    throw gitError(`fetch ${repo}`, e, hint);
+    throw gitError(`${clone ? "clone" : "fetch"} ${repo}`, e, hint);
   }
 }
 
-/**
- * origin's URL as written in .git/config, or null when it is not written plainly there. Read from
- * the file to save a git process per deploy; anything unusual (quoting, includes) just means
- * `remote set-url` runs.
- */
-export async function originUrl(dir: string): Promise<string | null> {
-  const text = await readFile(path.join(dir, ".git", "config"), "utf8").catch(() => "");
-  const sections = text.matchAll(/^\s*\[remote "origin"\]\s*$([\s\S]*?)(?=^\s*\[|(?![\s\S]))/gm);
-  const urls = [...sections].flatMap((s) =>
-    [...(s[1] ?? "").matchAll(/^\s*url\s*=\s*(.*?)\s*$/gm)].map((m) => m[1] ?? ""),
-  );
-  const url = urls.length === 1 ? urls[0]! : null;
-  return url && !/["\\;#]/.test(url) ? url : null;
-}
+// The first candidate that names a commit wins.
+const RESOLVE = `for c in "$@"; do git rev-parse --verify --quiet "$c^{commit}" && exit 0; done
+exit 1`;
 
 /** REF as a branch of origin, a tag or a (possibly short) commit id, to a full commit sha. */
-export async function resolveRef(dir: string, ref: string, as: RunAs | null): Promise<string | null> {
-  const g = await git(dir, as);
-  for (const candidate of [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref]) {
-    try {
-      const sha = (await g.revparse(["--verify", "--quiet", `${candidate}^{commit}`])).trim();
-      if (isSha(sha)) return sha;
-    } catch {
-      // not this form of ref; try the next
-    }
-  }
-  return null;
+export async function resolveRef(dir: string, ref: string, u: GitUser): Promise<string | null> {
+  if (ref.startsWith("-")) return null;
+  const r = await script(u, RESOLVE, [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref], {
+    ...gitOptions(u, [], dir, 60_000),
+    reject: false,
+  });
+  const sha = r.stdout.trim();
+  return r.exitCode === 0 && isSha(sha) ? sha : null;
 }
 
+const CHECKOUT = `rm -f .git/index.lock
+git checkout --quiet --force --detach "$1"
+exec git clean -ffdxq`;
+
 /** Exactly this commit, nothing else: detached, forced, and every untracked or ignored file removed. */
-export async function checkoutClean(dir: string, sha: string, as: RunAs | null): Promise<void> {
-  const g = await git(dir, as);
+export async function checkoutClean(dir: string, sha: string, u: GitUser): Promise<void> {
   try {
-    await rm(path.join(dir, ".git", "index.lock"), { force: true });
-    await g.raw(["checkout", "--force", "--detach", sha]);
-    await g.raw(["clean", "-ffdxq"]);
+    await script(u, CHECKOUT, [sha], gitOptions(u, [dir], dir, 300_000));
   } catch (e) {
     throw gitError(
       `checkout ${sha.slice(0, 12)}`,
@@ -144,19 +148,52 @@ export async function checkoutClean(dir: string, sha: string, as: RunAs | null):
   }
 }
 
-/** The commit checked out in dir, read from .git/HEAD (our checkouts are always detached). */
-export async function headSha(dir: string, as: RunAs | null): Promise<string | null> {
-  let head: string;
-  try {
-    head = (await readFile(path.join(dir, ".git", "HEAD"), "utf8")).trim();
-  } catch {
-    return null;
-  }
+// A file as the commit holds it, from git's objects rather than the work tree: a symlink in the
+// commit is not followed (exit 3), and a file larger than the cap is not read (exit 4).
+const SHOW_FILE = `max=$3
+line=$(git ls-tree "$1" -- "$2")
+[ -n "$line" ] || exit 2
+set -- $line
+case "$1 $2" in "100644 blob"|"100755 blob") ;; *) exit 3 ;; esac
+[ "$(git cat-file -s "$3")" -le "$max" ] || exit 4
+exec git cat-file blob "$3"`;
+
+/** The text of `file` in commit `sha`: it must be a regular file of the commit, not a link. */
+export async function showFile(
+  dir: string,
+  sha: string,
+  file: string,
+  u: GitUser,
+): Promise<{ text: string } | { missing: "absent" | "not a regular file" | "too large" }> {
+  const r = await script(u, SHOW_FILE, [sha, path.posix.normalize(file), String(MAX_REQUIREMENTS_BYTES)], {
+    ...gitOptions(u, [], dir, 60_000),
+    reject: false,
+  });
+  if (r.exitCode === 0) return { text: r.stdout };
+  if (r.exitCode === 2) return { missing: "absent" };
+  if (r.exitCode === 3) return { missing: "not a regular file" };
+  if (r.exitCode === 4) return { missing: "too large" };
+  throw new RfError("GIT", `git could not read ${file} from ${sha.slice(0, 12)}`, {
+    hint: "the idle checkout may be damaged; remove it and deploy again",
+    details: tail(r.stderr || r.stdout, 10) || undefined,
+  });
+}
+
+/**
+ * The commit checked out in dir, read from .git/HEAD (our checkouts are always detached) without
+ * following a link or blocking on a FIFO; otherwise git is asked, as the app user.
+ */
+export async function headSha(dir: string, u: GitUser | null): Promise<string | null> {
+  const head = (await readBeneath(dir, ".git/HEAD", 4096))?.trim() ?? null;
+  if (head === null) return null;
   if (isSha(head)) return head;
-  try {
-    const sha = (await (await git(dir, as, 30_000)).revparse(["HEAD"])).trim();
-    return isSha(sha) ? sha : null;
-  } catch {
-    return null;
-  }
+  if (!u) return null;
+  const r = await u
+    .run("git", ["rev-parse", "--verify", "--quiet", "HEAD"], {
+      ...gitOptions(u, [], dir, 30_000),
+      reject: false,
+    })
+    .catch(() => null);
+  const sha = r?.stdout.trim() ?? "";
+  return r?.exitCode === 0 && isSha(sha) ? sha : null;
 }

@@ -4,7 +4,7 @@ import { parseLiveInclude } from "../core/render.js";
 import { emptyState, StateSchema, type State } from "../core/state.js";
 import type { Layout } from "../core/layout.js";
 import type { Logger } from "../log.js";
-import { ensureDir, readIfExists, writeAtomic } from "./files.js";
+import { ensurePrivateDir, readIfExists, writeAtomic } from "./files.js";
 
 export interface HostFacts {
   /** Commit checked out in each color's slot, null where there is no checkout. */
@@ -12,7 +12,7 @@ export interface HostFacts {
 }
 
 export async function saveState(layout: Layout, state: State): Promise<void> {
-  await ensureDir(layout.stateDir, 0o700);
+  await ensurePrivateDir(layout.stateDir);
   await writeAtomic(layout.statePath, JSON.stringify(state, null, 2) + "\n", 0o600);
 }
 

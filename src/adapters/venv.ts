@@ -1,20 +1,18 @@
-// Python virtualenvs: created from [app] python, pip run only when requirements change.
+// Python virtualenvs: created from [app] python, pip run only when requirements change. pip and
+// venv run as the app user in a sandbox; rf-agent's record of what a venv holds is root's own,
+// under its state directory, never inside the venv the app user can change.
 import { createHash } from "node:crypto";
-import { rm } from "node:fs/promises";
-import path from "node:path";
 import { RfError } from "../errors.js";
 import type { Runner, RunAs } from "../exec/runner.js";
-import { readIfExists, writeAtomic } from "./files.js";
-
-const MARKER = ".rf-agent-install.json";
+import { readBeneath, readIfExists, writeAtomic } from "./files.js";
 
 interface Marker {
   python: string;
   requirementsHash: string | null;
 }
 
-async function readMarker(venv: string): Promise<Marker | null> {
-  const text = await readIfExists(path.join(venv, MARKER));
+async function readMarker(markerPath: string): Promise<Marker | null> {
+  const text = await readIfExists(markerPath);
   if (!text) return null;
   try {
     return JSON.parse(text) as Marker;
@@ -23,9 +21,13 @@ async function readMarker(venv: string): Promise<Marker | null> {
   }
 }
 
-/** "3.11.2 /usr/bin/python3.11": what the venv must have been made from. */
+/**
+ * "3.11.2 /usr/bin/python3.11": what the venv must have been made from. Run as root, so isolated
+ * (-I: no current directory or PYTHON* variables on its path) and from `/`.
+ */
 export async function pythonIdentity(run: Runner, python: string): Promise<string> {
-  const r = await run(python, ["-c", "import sys; print(sys.version.split()[0], sys.executable)"], {
+  const r = await run(python, ["-I", "-c", "import sys; print(sys.version.split()[0], sys.executable)"], {
+    cwd: "/",
     code: "VENV",
     hint: `set [app] python to an installed interpreter, e.g. /usr/bin/python3 (apt-get install python3 python3-venv)`,
   });
@@ -45,67 +47,84 @@ export interface VenvPlan {
   hash: string;
 }
 
-/** Decides, from the venv's marker, what must be done to bring it to these requirements. */
+/** Decides, from rf-agent's marker for the venv, what must be done to bring it to these requirements. */
 export async function planVenv(
   identity: string,
   venv: string,
+  markerPath: string,
   requirementsText: string,
   pipArgs: string[],
 ): Promise<VenvPlan> {
   const hash = requirementsHash(requirementsText, identity, pipArgs);
-  const marker = await readMarker(venv);
-  const venvPython = await readIfExists(path.join(venv, "pyvenv.cfg"));
+  const marker = await readMarker(markerPath);
+  const venvPython = await readBeneath(venv, "pyvenv.cfg");
   const create = !marker || marker.python !== identity || venvPython === null;
   return { create, install: create || marker?.requirementsHash !== hash, python: identity, hash };
 }
 
-export async function applyVenv(
-  run: Runner,
-  plan: VenvPlan,
-  opts: { venv: string; python: string; requirementsPath: string; pipArgs: string[]; as: RunAs },
-): Promise<void> {
-  const { venv, as } = opts;
+export interface VenvTarget {
+  venv: string;
+  markerPath: string;
+  python: string;
+  checkout: string;
+  requirements: string;
+  pipArgs: string[];
+  /** pip's cache: the only other place pip may write. */
+  cacheDir: string;
+  as: RunAs;
+  app: string;
+}
+
+export async function applyVenv(run: Runner, plan: VenvPlan, t: VenvTarget): Promise<void> {
+  const sandbox = (what: string, writable: string[]) => ({ unit: `rf-agent-${t.app}-${what}`, writable });
   if (plan.create) {
-    await rm(venv, { recursive: true, force: true });
-    await run(opts.python, ["-m", "venv", venv], {
-      as,
+    // --clear empties the directory as the app user: root never deletes inside the app's tree.
+    await run(t.python, ["-I", "-m", "venv", "--clear", t.venv], {
+      as: t.as,
+      cwd: "/",
+      sandbox: sandbox("venv", [t.venv]),
+      timeoutMs: 10 * 60_000,
       code: "VENV",
       hint: "install the venv module for that python: apt-get install python3-venv",
     });
   }
   if (!plan.install) return;
   // The marker goes first so a run killed during pip is redone next time.
-  await writeAtomic(
-    path.join(venv, MARKER),
-    JSON.stringify({ python: plan.python, requirementsHash: null }),
-    0o644,
-    as,
-  );
+  await writeAtomic(t.markerPath, JSON.stringify({ python: plan.python, requirementsHash: null }), 0o600);
   await run(
-    path.join(venv, "bin", "pip"),
-    ["install", "--disable-pip-version-check", "--no-input", "-r", opts.requirementsPath, ...opts.pipArgs],
+    `${t.venv}/bin/pip`,
+    ["install", "--disable-pip-version-check", "--no-input", "-r", t.requirements, ...t.pipArgs],
     {
-      as,
-      cwd: path.dirname(opts.requirementsPath),
+      as: t.as,
+      cwd: t.checkout,
+      sandbox: sandbox("pip", [t.venv, t.cacheDir]),
       timeoutMs: 30 * 60_000,
       code: "PIP",
       hint: "fix requirements.txt in the release (or [app] pip_args, e.g. an --index-url the server can reach), then deploy again",
     },
   );
   await writeAtomic(
-    path.join(venv, MARKER),
+    t.markerPath,
     JSON.stringify({ python: plan.python, requirementsHash: plan.hash }),
-    0o644,
-    as,
+    0o600,
   );
 }
 
-export async function requirementsText(checkout: string, requirements: string): Promise<string> {
-  const text = await readIfExists(path.join(checkout, requirements));
-  if (text === null) {
-    throw new RfError("PIP", `the release has no ${requirements}`, {
-      hint: `add ${requirements} to the repository, or set [app] requirements to the file it uses`,
-    });
-  }
-  return text;
+/** The error for a requirements file the release does not hold as a plain file. */
+export function requirementsProblem(
+  requirements: string,
+  why: "absent" | "not a regular file" | "too large",
+): RfError {
+  const message =
+    why === "absent"
+      ? `the release has no ${requirements}`
+      : why === "too large"
+        ? `${requirements} in the release is larger than rf-agent reads (1 MiB)`
+        : `${requirements} in the release is not a regular file (a symlink or a directory)`;
+  return new RfError("PIP", message, {
+    hint:
+      why === "absent"
+        ? `add ${requirements} to the repository, or set [app] requirements to the file it uses`
+        : `commit ${requirements} as a plain file inside the repository, then deploy again`,
+  });
 }

@@ -9,7 +9,7 @@ import { formatPlan, planDeploy } from "../core/plan.js";
 import { renderLiveInclude, renderSite, renderUnits } from "../core/render.js";
 import { idleColor, withSlot } from "../core/state.js";
 import { cutover } from "../ops/cutover.js";
-import { ensureAppUser, ensureRoot } from "../ops/host.js";
+import { ensureAppUser, ensureRoot, gitUser } from "../ops/host.js";
 import { branchMissing, fetchCommit, installCommit } from "../ops/install.js";
 import { readState, reconcile } from "../ops/reconcile.js";
 import { checkPorts, healthGate, startColor, stopColor } from "../ops/start.js";
@@ -36,7 +36,7 @@ export interface DeployOptions {
 async function remoteSha(ctx: Context, ref: string | undefined): Promise<string | null> {
   if (ref && isSha(ref)) return ref;
   const name = ref ?? ctx.config.app.branch;
-  const sha = await lsRemote(ctx.config.app.repo, name, ctx.user);
+  const sha = await lsRemote(ctx.config.app.repo, name, gitUser(ctx));
   if (!sha && !ref) throw branchMissing(ctx.config.app);
   return sha;
 }

@@ -20,6 +20,8 @@ export interface Layout {
   app: string;
   checkout(color: Color): string;
   venv(color: Color): string;
+  /** pip's cache (HOME/.cache for git and pip run as the app user). */
+  cacheDir: string;
   /** The services' writable directory, shared by both colors. */
   dataDir: string;
   /** rf-agent's own record of what each venv was built from (root-owned, outside the app's tree). */
@@ -62,6 +64,7 @@ export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout
     checkout: (color) => path.join(root, color),
     // Outside the work tree so `git clean -ffdx` never touches it.
     venv: (color) => path.join(root, "venvs", color),
+    cacheDir: path.join(root, ".cache"),
     dataDir: config.app.dataDir,
     venvMarkerPath: (color) => path.join(stateDir, `venv-${color}.json`),
     template: (s) => `${unitBase(s)}@.service`,

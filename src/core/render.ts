@@ -30,8 +30,17 @@ export function renderTemplateUnit(
       root: config.app.root,
       envFileLine: config.app.envFile ? `EnvironmentFile=${config.app.envFile}` : "# no env_file configured",
       stopTimeout,
+      dataDir: config.app.dataDir,
+      dataDirLines: dataDirLines(config.app.dataDir),
     }),
   };
+}
+
+// Under /var/lib systemd makes the directory and hands it to the user (StateDirectory=); elsewhere
+// rf-agent makes it and the unit only opens it for writing.
+function dataDirLines(dataDir: string): string {
+  const rel = dataDir.startsWith("/var/lib/") ? dataDir.slice("/var/lib/".length) : null;
+  return rel ? `StateDirectory=${rel}\nStateDirectoryMode=0750` : `ReadWritePaths=${dataDir}`;
 }
 
 export function renderColorDropIn(

@@ -1,14 +1,14 @@
 // Bringing the idle color to a commit: code, virtualenv, units. Never touches the live color.
-import path from "node:path";
-import { checkoutClean, fetchInto, resolveRef } from "../adapters/git.js";
+import { checkoutClean, fetchInto, resolveRef, showFile } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { daemonReload } from "../adapters/systemd.js";
 import type { UnixUser } from "../adapters/users.js";
-import { applyVenv, planVenv, pythonIdentity, requirementsText } from "../adapters/venv.js";
+import { applyVenv, planVenv, pythonIdentity, requirementsProblem } from "../adapters/venv.js";
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
+import { gitUser } from "./host.js";
 import type { Steps } from "./steps.js";
 
 /** [app] branch is not on the remote: said alike whether ls-remote or the fetch found out. */
@@ -28,8 +28,9 @@ export async function fetchCommit(
 ): Promise<string> {
   const { repo, branch } = ctx.config.app;
   const dir = ctx.layout.checkout(color);
-  await steps.run("fetch", () => fetchInto(dir, repo, user));
-  const sha = await resolveRef(dir, ref ?? branch, user);
+  const git = gitUser(ctx, user);
+  await steps.run("fetch", () => fetchInto(dir, repo, git));
+  const sha = await resolveRef(dir, ref ?? branch, git);
   if (sha) return sha;
   if (ref === undefined) throw branchMissing(ctx.config.app);
   throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${repo}`, {
@@ -49,18 +50,29 @@ export async function installCommit(
   // The interpreter does not depend on the commit: ask it who it is while git checks out.
   const identity = pythonIdentity(ctx.run, app.python);
   identity.catch(() => undefined); // awaited below, unless the checkout fails first
-  await steps.run("checkout", () => checkoutClean(dir, sha, user));
-  const reqText = await requirementsText(dir, app.requirements);
+  const git = gitUser(ctx, user);
+  // Read from the commit, not the work tree: a requirements file committed as a link to
+  // /etc/shadow is refused, never read by root.
+  const [, req] = await Promise.all([
+    steps.run("checkout", () => checkoutClean(dir, sha, git)),
+    showFile(dir, sha, app.requirements, git),
+  ]);
+  if (!("text" in req)) throw requirementsProblem(app.requirements, req.missing);
   const venv = ctx.layout.venv(color);
-  const plan = await planVenv(await identity, venv, reqText, app.pipArgs);
+  const markerPath = ctx.layout.venvMarkerPath(color);
+  const plan = await planVenv(await identity, venv, markerPath, req.text, app.pipArgs);
   if (plan.install) {
     await steps.run(plan.create ? "venv + pip install" : "pip install", () =>
       applyVenv(ctx.run, plan, {
         venv,
+        markerPath,
         python: app.python,
-        requirementsPath: path.join(dir, app.requirements),
+        checkout: dir,
+        requirements: app.requirements,
         pipArgs: app.pipArgs,
+        cacheDir: ctx.layout.cacheDir,
         as: user,
+        app: app.name,
       }),
     );
   } else {

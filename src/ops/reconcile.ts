@@ -9,12 +9,13 @@ import type { Context } from "../context.js";
 import { other } from "../core/layout.js";
 import { parseLiveInclude } from "../core/render.js";
 import type { State } from "../core/state.js";
+import { gitUserIfAny } from "./host.js";
 import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
 import { servedByNginx, switchTo } from "./switch.js";
 
 function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
-  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), ctx.user) };
+  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), gitUserIfAny(ctx)) };
   return loadState(ctx.layout, host, ctx.log);
 }
 
@@ -69,7 +70,7 @@ export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Prom
     };
   }
   for (const c of COLORS) {
-    const sha = await headSha(ctx.layout.checkout(c), ctx.user);
+    const sha = await headSha(ctx.layout.checkout(c), gitUserIfAny(ctx));
     if (sha && state.slots[c]?.sha !== sha) state.slots[c] = { sha, installedAt: ctx.now().toISOString() };
   }
   state = await expireStandby(ctx, state);

@@ -1,7 +1,16 @@
-import { mkdir, readdir, readFile, stat, writeFile, chmod } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile, chmod, symlink, lstat } from "node:fs/promises";
+import { execa } from "execa";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ensureDir, readIfExists, writeAtomic, writeIfChanged } from "../../../src/adapters/files.js";
+import {
+  ensureDir,
+  ensureOwnedDir,
+  isDirBeneath,
+  readBeneath,
+  readIfExists,
+  writeAtomic,
+  writeIfChanged,
+} from "../../../src/adapters/files.js";
 import { tempDir } from "../helpers/fakes.js";
 
 let dir: string;
@@ -103,12 +112,72 @@ describe("readIfExists", () => {
 });
 
 describe("ensureDir", () => {
-  it("creates a directory with the mode, and fixes the mode of an existing one", async () => {
+  it("creates a directory with the mode, and leaves an existing one exactly as it is", async () => {
     const d = path.join(dir, "state", "demo");
     await ensureDir(d, 0o700);
     expect(await modeOf(d)).toBe(0o700);
     await chmod(d, 0o755);
     await ensureDir(d, 0o700);
-    expect(await modeOf(d)).toBe(0o700);
+    // secret_file = /etc/x must never make /etc 0700
+    expect(await modeOf(d)).toBe(0o755);
   });
+});
+
+describe("readBeneath", () => {
+  it("reads a regular file below the directory", async () => {
+    await mkdir(path.join(dir, ".git"));
+    await writeFile(path.join(dir, ".git", "HEAD"), "abc\n");
+    expect(await readBeneath(dir, ".git/HEAD")).toBe("abc\n");
+  });
+
+  it("refuses a link anywhere on the way, a FIFO, a directory, a large file, and ..", async () => {
+    const outside = path.join(dir, "outside");
+    await mkdir(path.join(outside, "sub"), { recursive: true });
+    await writeFile(path.join(outside, "secret"), "s");
+    await writeFile(path.join(outside, "sub", "secret"), "s");
+    const base = path.join(dir, "base");
+    await mkdir(base);
+    await symlink(path.join(outside, "secret"), path.join(base, "file-link"));
+    await symlink(path.join(outside, "sub"), path.join(base, "dir-link"));
+    await execa("mkfifo", [path.join(base, "fifo")]);
+    await writeFile(path.join(base, "big"), "x".repeat(100));
+    expect(await readBeneath(base, "file-link")).toBeNull();
+    expect(await readBeneath(base, "dir-link/secret")).toBeNull();
+    expect(await readBeneath(base, "fifo")).toBeNull();
+    expect(await readBeneath(dir, "base")).toBeNull();
+    expect(await readBeneath(base, "big", 99)).toBeNull();
+    expect(await readBeneath(base, "big", 100)).toBe("x".repeat(100));
+    expect(await readBeneath(base, "../outside/secret")).toBeNull();
+    expect(await readBeneath(base, "missing")).toBeNull();
+    expect(await isDirBeneath(base, "dir-link")).toBe(false);
+    expect(await isDirBeneath(dir, "outside/sub")).toBe(true);
+  });
+});
+
+describe("ensureOwnedDir", () => {
+  const me = { uid: process.getuid!(), gid: process.getgid!() };
+
+  it("refuses a parent that others could write", async () => {
+    const parent = path.join(dir, "open");
+    await mkdir(parent);
+    await chmod(parent, 0o777);
+    await expect(ensureOwnedDir(path.join(parent, "x"), me, 0o750)).rejects.toMatchObject({ code: "STATE" });
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    "makes the directory, and replaces a symlink planted there instead of following it",
+    async () => {
+      await chmod(dir, 0o755);
+      const target = path.join(dir, "target");
+      await mkdir(target, { mode: 0o700 });
+      const d = path.join(dir, "venvs");
+      await symlink(target, d);
+      await ensureOwnedDir(d, { uid: 4321, gid: 4321 }, 0o750);
+      const st = await lstat(d);
+      expect(st.isDirectory()).toBe(true);
+      expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([4321, 4321, 0o750]);
+      const t = await stat(target);
+      expect([t.uid, t.mode & 0o7777]).toEqual([0, 0o700]);
+    },
+  );
 });

@@ -1,42 +1,169 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isSha, originUrl } from "../../../src/adapters/git.js";
-import { tempDir } from "../helpers/fakes.js";
+import {
+  checkoutClean,
+  fetchInto,
+  hasCheckout,
+  headSha,
+  isSha,
+  lsRemote,
+  resolveRef,
+  showFile,
+  type GitUser,
+} from "../../../src/adapters/git.js";
+import { createRunner, type RunOptions, type Runner } from "../../../src/exec/runner.js";
+import { fakeRunner, captureLogger, tempDir } from "../helpers/fakes.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(() => cleanup());
 
-async function config(text: string): Promise<void> {
-  await mkdir(path.join(dir, ".git"), { recursive: true });
-  await writeFile(path.join(dir, ".git", "config"), text);
+// The real runner without the parts that need root and systemd (the user switch and the transient
+// unit): the scripts and git itself run for real on temporary repositories.
+function localUser(): GitUser & { calls: RunOptions[] } {
+  const real = createRunner(captureLogger("error").log);
+  const calls: RunOptions[] = [];
+  const run: Runner = (file, args, options = {}) => {
+    calls.push(options);
+    const { as: _as, sandbox: _sandbox, ...rest } = options;
+    return real(file, args, { ...rest, env: { ...rest.env, HOME: dir, PATH: process.env.PATH ?? "" } });
+  };
+  return { run, as: { uid: 999, gid: 999, home: "/srv/demo" }, app: "demo", calls };
 }
 
-describe("originUrl", () => {
-  it("reads the URL git clone wrote", async () => {
-    await execa("git", ["init", "-q", dir]);
-    await execa("git", ["-C", dir, "remote", "add", "origin", "https://git.example.com/app.git"]);
-    expect(await originUrl(dir)).toBe("https://git.example.com/app.git");
+async function origin(): Promise<{
+  repo: string;
+  commit: (files: Record<string, string>) => Promise<string>;
+}> {
+  const repo = path.join(dir, "origin");
+  await execa("git", ["init", "-q", "-b", "main", repo]);
+  const git = (...args: string[]) =>
+    execa("git", ["-C", repo, "-c", "user.email=t@t", "-c", "user.name=t", ...args]);
+  return {
+    repo,
+    commit: async (files) => {
+      for (const [name, text] of Object.entries(files)) {
+        const file = path.join(repo, name);
+        await mkdir(path.dirname(file), { recursive: true });
+        if (text.startsWith("->")) await symlink(text.slice(2), file);
+        else await writeFile(file, text);
+      }
+      await git("add", "-A");
+      await git("commit", "-qm", "c");
+      return (await git("rev-parse", "HEAD")).stdout.trim();
+    },
+  };
+}
+
+describe("fetchInto, resolveRef, checkoutClean", () => {
+  it("clones into the empty checkout, fetches later commits, checks out exactly the commit", async () => {
+    const o = await origin();
+    const first = await o.commit({ "requirements.txt": "fastapi\n" });
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    await writeFile(path.join(checkout, "leftover"), "x"); // a half-done earlier clone
+    const u = localUser();
+    await fetchInto(checkout, o.repo, u);
+    expect(await hasCheckout(checkout)).toBe(true);
+    expect(await resolveRef(checkout, "main", u)).toBe(first);
+    const second = await o.commit({ "app.py": "print(1)\n" });
+    await fetchInto(checkout, o.repo, u);
+    expect(await resolveRef(checkout, "main", u)).toBe(second);
+    expect(await resolveRef(checkout, first.slice(0, 10), u)).toBe(first);
+    expect(await resolveRef(checkout, "no-such-branch", u)).toBeNull();
+    expect(await resolveRef(checkout, "--help", u)).toBeNull();
+    await writeFile(path.join(checkout, "untracked"), "x");
+    await checkoutClean(checkout, first, u);
+    expect(await headSha(checkout, u)).toBe(first);
+    await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git\nrequirements.txt" });
+    // Every git run is the app user's, in a sandbox named for the app.
+    expect(u.calls.every((c) => c.as?.uid === 999 && c.sandbox?.unit === "rf-agent-demo-git")).toBe(true);
+    expect(u.calls.every((c) => c.env?.GIT_ALLOW_PROTOCOL === "file:git:http:https:ssh")).toBe(true);
   });
 
-  it("ignores other remotes and other sections' url keys", async () => {
-    await config(
-      '[core]\n\tbare = false\n[remote "upstream"]\n\turl = /srv/other.git\n[remote "origin"]\n\turl = /srv/origin/app.git\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n[branch "main"]\n\tremote = origin\n',
-    );
-    expect(await originUrl(dir)).toBe("/srv/origin/app.git");
+  it("puts origin's URL right when [app] repo changed", async () => {
+    const o = await origin();
+    await o.commit({ a: "1" });
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    const u = localUser();
+    await fetchInto(checkout, path.join(dir, "nowhere"), u).catch(() => undefined);
+    await fetchInto(checkout, o.repo, u);
+    const url = await execa("git", ["-C", checkout, "config", "remote.origin.url"]);
+    expect(url.stdout).toBe(o.repo);
   });
 
-  it("is null when it cannot tell for sure, so the caller sets the URL", async () => {
-    expect(await originUrl(dir)).toBeNull(); // no .git/config
-    await config('[remote "origin"]\n\turl = "/srv/with space.git"\n');
-    expect(await originUrl(dir)).toBeNull(); // quoted
-    await config('[remote "origin"]\n\turl = /a.git\n[remote "origin"]\n\turl = /b.git\n');
-    expect(await originUrl(dir)).toBeNull(); // two URLs
-    await config('[remote "upstream"]\n\turl = /a.git\n');
-    expect(await originUrl(dir)).toBeNull(); // no origin
+  it("says which repository failed, with git's own words", async () => {
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    await expect(fetchInto(checkout, path.join(dir, "missing.git"), localUser())).rejects.toMatchObject({
+      code: "GIT",
+      message: expect.stringContaining("clone"),
+      details: expect.stringMatching(/does not exist|not appear to be a git repository/),
+    });
+  });
+});
+
+describe("showFile", () => {
+  it("reads a regular file from the commit, never a link or a tree", async () => {
+    const o = await origin();
+    const sha = await o.commit({
+      "requirements.txt": "fastapi\n",
+      "linked.txt": "->/etc/shadow",
+      "deps/x.txt": "y\n",
+    });
+    const u = localUser();
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    await fetchInto(checkout, o.repo, u);
+    expect(await showFile(checkout, sha, "requirements.txt", u)).toEqual({ text: "fastapi" }); // the runner drops the final newline; only hashed;
+    expect(await showFile(checkout, sha, "linked.txt", u)).toEqual({ missing: "not a regular file" });
+    expect(await showFile(checkout, sha, "deps", u)).toEqual({ missing: "not a regular file" });
+    expect(await showFile(checkout, sha, "nope.txt", u)).toEqual({ missing: "absent" });
+  });
+});
+
+describe("lsRemote", () => {
+  it("returns the branch tip, or null for a branch that is not there", async () => {
+    const o = await origin();
+    const sha = await o.commit({ a: "1" });
+    const u = localUser();
+    expect(await lsRemote(o.repo, "main", u)).toBe(sha);
+    expect(await lsRemote(o.repo, "nope", u)).toBeNull();
+    expect(u.calls[0]).toMatchObject({ cwd: "/", sandbox: { writable: [] } });
+  });
+});
+
+describe("headSha", () => {
+  it("reads .git/HEAD without following links or blocking on a FIFO", async () => {
+    const checkout = path.join(dir, "blue");
+    await mkdir(path.join(checkout, ".git"), { recursive: true });
+    const sha = "a".repeat(40);
+    await writeFile(path.join(checkout, ".git", "HEAD"), sha + "\n");
+    const run = fakeRunner();
+    const u: GitUser = { run, as: { uid: 1, gid: 1, home: "/" }, app: "demo" };
+    expect(await headSha(checkout, u)).toBe(sha);
+
+    await rm(path.join(checkout, ".git", "HEAD"));
+    await execa("mkfifo", [path.join(checkout, ".git", "HEAD")]);
+    expect(await headSha(checkout, u)).toBeNull();
+
+    const elsewhere = await mkdtemp(path.join(os.tmpdir(), "rf-git-"));
+    try {
+      await mkdir(path.join(elsewhere, ".git"));
+      await writeFile(path.join(elsewhere, ".git", "HEAD"), sha);
+      await rm(path.join(checkout, ".git"), { recursive: true });
+      await symlink(path.join(elsewhere, ".git"), path.join(checkout, ".git"));
+      expect(await headSha(checkout, u)).toBeNull();
+      expect(await hasCheckout(checkout)).toBe(false);
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+    expect(run.calls).toEqual([]);
   });
 });
 
