@@ -54,6 +54,14 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
     if (!Object.hasOwn(appValues, "data_dir")) app.data_dir = `/var/lib/${app.name}`;
     if (!Object.hasOwn(appValues, "user")) app.user = defaultUser(app.name, problems);
   }
+  const inside = (dir: string, parent: string) => dir === parent || dir.startsWith(`${parent}/`);
+  if (app.data_dir && app.root && (inside(app.data_dir, app.root) || inside(app.root, app.data_dir))) {
+    problems.push({
+      section: "app",
+      key: "data_dir",
+      message: `must lie outside [app] root (${app.root}): the services may write their data directory, but never their code or venvs; e.g. data_dir = /var/lib/${app.name ?? "app"}`,
+    });
+  }
 
   const given = raw.services.length > 0;
   const sources = given

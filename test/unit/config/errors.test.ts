@@ -175,6 +175,21 @@ describe("[app]", () => {
     expect(problemOf(`[app]\nrepo = ${repo}\n`)).toBe(`[app] repo: ${message}, got ${JSON.stringify(repo)}`);
   });
 
+  it.each([
+    ["/srv/app/data", "/srv/app"],
+    ["/srv/app", "/srv/app"],
+    ["/srv", "/srv/app"],
+  ])("rejects data_dir = %j with root = %j: the services must never write their code", (dataDir, root) => {
+    expect(problemOf(withLines(`root = ${root}`, `data_dir = ${dataDir}`))).toBe(
+      `[app] data_dir: must lie outside [app] root (${root}): the services may write their data directory, but never their code or venvs; e.g. data_dir = /var/lib/app`,
+    );
+  });
+
+  it("accepts a data_dir of its own, and defaults it to /var/lib/NAME", () => {
+    expect(parseConfig(withLines("data_dir = /data/app"), SOURCE).app.dataDir).toBe("/data/app");
+    expect(parseConfig(withLines("name = shop"), SOURCE).app.dataDir).toBe("/var/lib/shop");
+  });
+
   it.each(["Rio", "1app", "-app", "app_x", "a".repeat(41), ""])("rejects name = %j", (name) => {
     expect(problemOf(withLines(`name = ${name}`))).toBe(
       `[app] name: must be 1-40 lowercase letters, digits or -, starting with a letter, got ${JSON.stringify(name)}`,
