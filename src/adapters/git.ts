@@ -31,7 +31,6 @@ function gitOptions(u: GitUser, writable: string[], cwd: string, timeoutMs: numb
       GIT_TERMINAL_PROMPT: "0",
       GIT_SSH_COMMAND: "ssh -o BatchMode=yes",
       GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS,
-      GIT_CONFIG_NOSYSTEM: "1",
     },
     code: "GIT",
   };
