@@ -2,7 +2,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "dist.*.tmp/", "node_modules/", "coverage/", "examples/", "bench-results/", ".prof/"] },
+  {
+    ignores: ["dist/", "dist.*.tmp/", "node_modules/", "coverage/", "examples/", "bench-results/", ".prof/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
