@@ -13,7 +13,8 @@ die() {
 [ -x /lib/systemd/systemd ] || die "no /lib/systemd/systemd: install systemd (apt-get install -y systemd)"
 
 missing=()
-for pair in nginx:nginx-light ss:iproute2 unshare:util-linux nsenter:util-linux flock:util-linux git:git curl:curl; do
+# certbot, pebble (a local ACME server) and openssl: test/integration/https.test.ts.
+for pair in nginx:nginx-light ss:iproute2 unshare:util-linux nsenter:util-linux flock:util-linux git:git curl:curl certbot:certbot pebble:pebble openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
 done
 /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
