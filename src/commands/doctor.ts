@@ -28,6 +28,10 @@ interface Check {
 
 const GiB = 1024 ** 3;
 
+// Run as root: -I (isolated) keeps the directory doctor was started from (a venv.py there) off
+// sys.path and ignores PYTHON* variables and the user site; cwd / besides.
+export const PYTHON_CHECK = ["-I", "-c", "import venv, ensurepip"];
+
 async function freeBytes(dir: string): Promise<number> {
   // The root may not exist yet: measure the nearest existing parent.
   for (let d = dir; ; d = path.dirname(d)) {
@@ -68,10 +72,8 @@ function checks(ctx: Context): Check[] {
       title: `${app.python} with the venv module`,
       run: async () => {
         const r = await ctx
-          .run(app.python, ["-c", "import venv, ensurepip"], { reject: false })
-          .catch(() => ({
-            exitCode: 127,
-          }));
+          .run(app.python, PYTHON_CHECK, { cwd: "/", reject: false })
+          .catch(() => ({ exitCode: 127 }));
         return r.exitCode === 0
           ? { ok: true }
           : {

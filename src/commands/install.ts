@@ -2,10 +2,10 @@
 // timer ([trigger] schedule), the .path unit and the webhook listener. Install is idempotent: it
 // writes, reloads and restarts only what changed; uninstall removes exactly what install wrote.
 import { randomBytes } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { constants, realpathSync, statSync } from "node:fs";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { readIfExists, writeAtomic, writeIfChanged, ensureDir } from "../adapters/files.js";
+import { writeAtomic, writeIfChanged } from "../adapters/files.js";
 import { daemonReload, journalTail, resetFailed, systemdRunning } from "../adapters/systemd.js";
 import { webhookPortOwner } from "../config/build.js";
 import { configError } from "../config/problems.js";
@@ -94,14 +94,62 @@ async function checkSchedule(ctx: Context): Promise<void> {
   ]);
 }
 
+/**
+ * The directories missing on the way to `dir`, made root's and 0700. One that exists is never
+ * chmodded: `secret_file = /etc/x` must not make /etc 0700.
+ */
+export async function makeMissingDirs(dir: string): Promise<void> {
+  // mkdir -p applies the mode only to the directories it creates.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+// A webhook secret is 64 hex digits; anything much larger is not one.
+const MAX_SECRET_BYTES = 64 * 1024;
+
+/**
+ * The secret file's bytes, or null when it does not exist: opened without following a link and
+ * without blocking on a FIFO, and only when it is a regular file of sane size.
+ */
+export async function readSecretFile(file: string): Promise<Buffer | null> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "ELOOP") throw secretFileRefused(file, "is a symbolic link");
+    throw e;
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw secretFileRefused(file, "is not a regular file");
+    if (st.size > MAX_SECRET_BYTES) throw secretFileRefused(file, `is ${st.size} bytes, not a secret`);
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (let r; (r = await handle.read(buf, n, buf.length - n, n)).bytesRead > 0;) {
+      n += r.bytesRead;
+      if (n === buf.length) throw secretFileRefused(file, "changed while rf-agent read it");
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await handle.close();
+  }
+}
+
+function secretFileRefused(file: string, why: string): RfError {
+  return new RfError("CONFIG", `webhook secret file ${file} ([webhook] secret_file) ${why}`, {
+    hint: `point [webhook] secret_file at a regular file of root's, e.g. (umask 077; openssl rand -hex 32 > ${file})`,
+  });
+}
+
 /** The secret the forge and the listener share: made on first install (0600), else checked. */
 async function ensureSecret(file: string): Promise<{ generated: string | null }> {
-  if ((await readIfExists(file)) !== null) {
+  if ((await readSecretFile(file)) !== null) {
     await checkSecretFile(file);
     return { generated: null };
   }
   const secret = randomBytes(32).toString("hex");
-  await ensureDir(path.dirname(file), 0o700);
+  await makeMissingDirs(path.dirname(file));
   await writeAtomic(file, secret + "\n", 0o600);
   return { generated: secret + "\n" };
 }
@@ -159,7 +207,8 @@ export async function install(ctx: Context, opts: InstallOptions): Promise<numbe
 
   const enabled = await enableMissing(ctx.run, units);
   const inputs = sha256(
-    (await readFile(config.source)).toString() + (await readFile(config.webhook.secretFile)).toString(),
+    (await readFile(config.source)).toString() +
+      ((await readSecretFile(config.webhook.secretFile)) ?? "").toString(),
   );
   // Only what ran before and changed: a first start is a start.
   const restart = units.filter(
@@ -236,7 +285,8 @@ export async function uninstall(ctx: Context, opts: UninstallOptions): Promise<n
   const secret = manifest.generatedSecret;
   let keptSecret = false;
   if (secret) {
-    const now = await readIfExists(secret.path);
+    // Whatever is there now (a link, a FIFO: not ours) is kept, and never followed.
+    const now = await readSecretFile(secret.path).catch(() => "not ours");
     if (now !== null && sha256(now) === secret.sha256) await rm(secret.path, { force: true });
     else keptSecret = now !== null;
   }

@@ -1,4 +1,5 @@
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
@@ -171,6 +172,47 @@ describe("install", () => {
     expect(e.hint).toBe(`chmod 600 ${secretFile}`);
   });
 
+  it("never chmods an existing directory: a secret file in it leaves its mode alone", async () => {
+    const shared = path.join(dir, "etc-like");
+    await mkdir(shared);
+    await chmod(shared, 0o755);
+    const { code } = await runInstall(
+      config((c) => (c.webhook.secretFile = path.join(shared, "webhook.secret"))),
+      systemd(),
+    );
+    expect(code).toBe(0);
+    expect((await stat(shared)).mode & 0o777).toBe(0o755);
+    expect((await stat(path.join(shared, "webhook.secret"))).mode & 0o777).toBe(0o600);
+  });
+
+  it("makes the directories it creates for the secret 0700", async () => {
+    const made = path.join(dir, "new", "deeper");
+    await runInstall(
+      config((c) => (c.webhook.secretFile = path.join(made, "webhook.secret"))),
+      systemd(),
+    );
+    expect((await stat(path.join(dir, "new"))).mode & 0o777).toBe(0o700);
+    expect((await stat(made)).mode & 0o777).toBe(0o700);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+  });
+
+  it("refuses a secret file that is a symlink, without reading through it", async () => {
+    const secretFile = path.join(dir, "etc", "webhook.secret");
+    await writeFile(path.join(dir, "elsewhere"), "f".repeat(64), { mode: 0o600 });
+    await symlink(path.join(dir, "elsewhere"), secretFile);
+    const e = (await runInstall(config(), systemd()).catch((x: unknown) => x)) as RfError;
+    expect(e).toBeInstanceOf(RfError);
+    expect(e.exitCode).toBe(2);
+    expect(e.message).toBe(`webhook secret file ${secretFile} ([webhook] secret_file) is a symbolic link`);
+  });
+
+  it("refuses a FIFO as the secret file without blocking on it", async () => {
+    const secretFile = path.join(dir, "etc", "webhook.secret");
+    execFileSync("mkfifo", ["-m", "600", secretFile]);
+    const e = (await runInstall(config(), systemd()).catch((x: unknown) => x)) as RfError;
+    expect(e.message).toContain("is not a regular file");
+  });
+
   it("refuses the default webhook port when a service already has it", async () => {
     const e = (await runInstall(
       config((c) => (c.services[0]!.ports.blue = 9000)),
@@ -226,6 +268,18 @@ describe("uninstall", () => {
     const out = await runUninstall(systemd());
     expect(await readFile(secretFile, "utf8")).toBe("e".repeat(64));
     expect(out).toContain("kept");
+  });
+
+  it("keeps, and does not follow, a link put where the secret it made was", async () => {
+    await runInstall(config(), systemd());
+    const secretFile = path.join(dir, "etc", "webhook.secret");
+    const target = path.join(dir, "target");
+    await writeFile(target, await readFile(secretFile));
+    await rm(secretFile);
+    await symlink(target, secretFile);
+    const out = await runUninstall(systemd());
+    expect(out).toContain("kept");
+    expect(await readFile(target, "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
   });
 
   it("leaves everything installed when a deploy holds the lock (exit 4)", async () => {

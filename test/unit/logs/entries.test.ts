@@ -116,4 +116,13 @@ describe("formatEntry", () => {
     const e = entry("INFO: started", { _SYSTEMD_UNIT: "demo-api@blue.service" });
     expect(formatEntry(e, { unit: true })).toBe("13:04:05 demo-api@blue  INFO: started");
   });
+
+  it("strips the escape sequences and line breaks an app's line or an agent field carries", () => {
+    const app = entry("\u001b[2J\u001b]0;owned\u0007GET /\rforged\u009b31m", {
+      _SYSTEMD_UNIT: "demo-api@blue.service",
+    });
+    expect(formatEntry(app, { unit: true })).toBe("13:04:05 demo-api@blue  GET /forged");
+    const agent = entry(pino({ msg: "webhook: delivery \u001b[1mx\ny", delivery: "\u001b[31mid" }));
+    expect(formatEntry(agent)).toBe("13:04:05 webhook: delivery x y  delivery=id");
+  });
 });
