@@ -165,9 +165,10 @@ function seconds(value: string | undefined, flag: string): number {
 }
 
 // Everything printed carries text from others (commit subjects, branch names, delivery ids, journal
-// lines): no escape sequence of theirs reaches the terminal.
+// lines): no escape sequence of theirs reaches the terminal. Under a unit stdout is the journal, so
+// the app's values are scrubbed here as in the log.
 function print(line: string): void {
-  process.stdout.write(printable(line) + "\n");
+  process.stdout.write(printable(redactSecrets(line)) + "\n");
 }
 
 async function main(argv: string[]): Promise<number> {
