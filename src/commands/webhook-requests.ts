@@ -3,15 +3,26 @@
 import path from "node:path";
 import type { Context } from "../context.js";
 import { DEFAULT_DIRS } from "../core/layout.js";
+import { isRfError } from "../errors.js";
 import { triggerLayout } from "../triggers/layout.js";
-import { consumeRequests, describeTrigger } from "../webhook/spool.js";
+import { consumeRequests, describeTrigger, type DeployRequest } from "../webhook/spool.js";
 import type { RecordedRun } from "./recorded.js";
 
 export async function serveWebhookRequests(ctx: Context, run: RecordedRun): Promise<void> {
   // The spool sits beside the state root (/var/lib/private next to /var/lib/rf-agent).
   const stateRoot = path.dirname(ctx.layout.stateDir);
   const { spoolDir } = triggerLayout(ctx.config.app.name, { ...DEFAULT_DIRS, stateRoot });
-  const requests = await consumeRequests(spoolDir, ctx.log);
+  let requests: DeployRequest[];
+  try {
+    requests = await consumeRequests(spoolDir, ctx.log, { top: path.dirname(stateRoot) });
+  } catch (e) {
+    if (!isRfError(e)) throw e;
+    // A tampered spool is left as it is, unread; the deploy of the branch tip needs nothing from
+    // it, and refusing to deploy would let the listener's user block every deploy.
+    ctx.log.error({ spool: spoolDir, hint: e.hint }, e.message);
+    run.trigger = `${run.trigger} (webhook spool refused)`;
+    return;
+  }
   const newest = requests.at(-1);
   if (!newest) return;
   run.trigger = describeTrigger(run.trigger, requests);

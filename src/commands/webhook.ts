@@ -6,7 +6,7 @@ import { listenText } from "../triggers/units.js";
 import { RfError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { DeliveryLog } from "../webhook/deliveries.js";
-import { handleHook } from "../webhook/handler.js";
+import { startHook, type HookDeps } from "../webhook/handler.js";
 import { readSecret } from "../webhook/secret.js";
 import { createListener, listen } from "../webhook/server.js";
 import { fileRequest } from "../webhook/spool.js";
@@ -30,23 +30,19 @@ export async function webhook(config: Config, log: Logger, opts: WebhookOptions 
   const { provider, listen: address } = config.webhook;
   const secret = await readSecret(config.webhook.secretFile, opts.env ?? process.env);
   const deliveries = await DeliveryLog.open(tl.deliveriesPath);
+  const deps: HookDeps = {
+    app: config.app.name,
+    branch: config.app.branch,
+    provider,
+    secret,
+    deliveries,
+    requestDeploy: (request) => fileRequest(tl.spoolDir, request),
+    now: () => new Date(),
+  };
   const server = createListener({
     app: config.app.name,
     log,
-    handle: (headers, body) =>
-      handleHook(
-        {
-          app: config.app.name,
-          branch: config.app.branch,
-          provider,
-          secret,
-          deliveries,
-          requestDeploy: (request) => fileRequest(tl.spoolDir, request),
-          now: () => new Date(),
-        },
-        headers,
-        body,
-      ),
+    start: (headers) => startHook(deps, headers),
   });
   try {
     await listen(server, address.host, address.port);

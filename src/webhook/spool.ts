@@ -2,16 +2,19 @@
 // consumes them all once it holds the lock. The .path unit starts the deploy while any is pending.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { open, readdir, rm } from "node:fs/promises";
+import { lstat, open, readdir, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod/mini";
 import { writeAtomic } from "../adapters/files.js";
+import { RfError } from "../errors.js";
 import type { Logger } from "../log.js";
 
+// The listener's user (or whoever took it over) writes these: every field is checked again here,
+// and what reaches `history` is plainly an id, never control characters.
 const RequestSchema = z.object({
-  delivery: z.nullable(z.string().check(z.maxLength(100))),
+  delivery: z.nullable(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,100}$/))),
   after: z.nullable(z.string().check(z.regex(/^[0-9a-f]{40,64}$/))),
-  receivedAt: z.string().check(z.maxLength(40)),
+  receivedAt: z.string().check(z.regex(/^[0-9A-Za-z:.+-]{1,40}$/)),
   provider: z.enum(["github", "gitlab"]),
 });
 export type DeployRequest = z.infer<typeof RequestSchema>;
@@ -38,17 +41,90 @@ export async function fileRequest(dir: string, request: DeployRequest): Promise<
   return "filed";
 }
 
-// The spool is written by an unprivileged user and read by root: no symlinks, regular files, small.
-async function readRequest(file: string): Promise<DeployRequest | null> {
+// systemd's range for DynamicUser= (the listener's user); see systemd's docs on users.
+export const DYNAMIC_UID_MIN = 61184;
+export const DYNAMIC_UID_MAX = 65519;
+
+const listenerOrUs = (uid: number) =>
+  uid === process.geteuid?.() || (uid >= DYNAMIC_UID_MIN && uid <= DYNAMIC_UID_MAX);
+
+export interface SpoolTrust {
+  /** Root's own directory the spool lies below (/var/lib): every directory under it is checked. */
+  top: string;
+  /** Owners allowed on the way besides root: by default this process's and systemd's dynamic users. */
+  owner?: (uid: number) => boolean;
+}
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
+const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK;
+const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+
+/** An entry of an opened directory, reached through the descriptor: openat(2) for Node. */
+const beneath = (dir: FileHandle, name: string) => `/proc/self/fd/${dir.fd}/${name}`;
+
+function refuse(dir: string, problem: string): RfError {
+  return new RfError("STATE", `webhook spool ${dir}: ${problem}; its requests are not read`, {
+    hint:
+      "someone with the webhook listener's user changed its state directory; stop the listener, " +
+      "look at what is there, then `rf-agent uninstall` and `rf-agent install` to recreate it",
+  });
+}
+
+/**
+ * The spool directory, opened one component at a time below `top` without following a symlink,
+ * each a directory owned by root, us or the listener's user, writable by no one else. Null when
+ * it does not exist (nothing pending); throws when it is not what the listener would have made.
+ */
+async function openSpool(dir: string, trust: SpoolTrust): Promise<FileHandle | null> {
+  const rel = path.relative(trust.top, dir);
+  if (!rel || rel.startsWith("..") || path.isAbsolute(rel)) throw refuse(dir, `not below ${trust.top}`);
+  const ownerOk = (uid: number) => uid === 0 || (trust.owner ?? listenerOrUs)(uid);
+  let handle: FileHandle | undefined = await open(trust.top, O_RDONLY | O_DIRECTORY);
+  let here = trust.top;
+  try {
+    for (const part of rel.split(path.sep)) {
+      here = path.join(here, part);
+      let next: FileHandle;
+      try {
+        next = await open(beneath(handle, part), DIR_FLAGS);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return null;
+        if (code !== "ELOOP" && code !== "ENOTDIR") throw e;
+        // O_DIRECTORY|O_NOFOLLOW fails the same way on a symlink and a file: lstat says which.
+        const link = await lstat(beneath(handle, part)).then(
+          (st) => st.isSymbolicLink(),
+          () => false,
+        );
+        throw refuse(dir, `${here} is ${link ? "a symlink" : "not a directory"}`);
+      }
+      await handle.close();
+      handle = next;
+      const st = await handle.stat();
+      if (!ownerOk(st.uid)) throw refuse(dir, `${here} is owned by uid ${st.uid}`);
+      if ((st.mode & 0o022) !== 0)
+        throw refuse(dir, `${here} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+    }
+    const spool = handle;
+    handle = undefined;
+    return spool;
+  } finally {
+    await handle?.close();
+  }
+}
+
+// One request file: no symlink, FIFO or device, not a hard link to someone else's file, small.
+async function readRequest(dir: FileHandle, name: string, owner: number): Promise<DeployRequest | null> {
   let handle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await open(beneath(dir, name), FILE_FLAGS);
   } catch {
     return null;
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
+    if (!st.isFile() || st.size > MAX_FILE_BYTES || st.nlink !== 1) return null;
+    if (st.uid !== owner && st.uid !== 0) return null;
     const parsed = RequestSchema.safeParse(JSON.parse(await handle.readFile("utf8")));
     return parsed.success ? parsed.data : null;
   } catch {
@@ -58,16 +134,34 @@ async function readRequest(file: string): Promise<DeployRequest | null> {
   }
 }
 
-/** Every pending request, oldest first; each file is removed, valid or not. */
-export async function consumeRequests(dir: string, log: Logger): Promise<DeployRequest[]> {
+/**
+ * Every pending request, oldest first; each file is removed, valid or not. Root runs this on a
+ * directory another user writes: it works through a descriptor of the checked directory, so a
+ * directory or file swapped for a symlink is never read through nor deleted through.
+ */
+export async function consumeRequests(dir: string, log: Logger, trust: SpoolTrust): Promise<DeployRequest[]> {
+  const spool = await openSpool(dir, trust);
+  if (!spool) return [];
   const requests: DeployRequest[] = [];
-  for (const name of await pendingNames(dir)) {
-    const file = path.join(dir, name);
-    const request = await readRequest(file);
-    await rm(file, { force: true });
-    // Never the content: a hostile file could point anywhere.
-    if (request) requests.push(request);
-    else log.warn({ file }, "dropped an unreadable deploy request from the webhook spool");
+  try {
+    const owner = (await spool.stat()).uid;
+    const names = (await readdir(`/proc/self/fd/${spool.fd}`)).filter((n) => NAME.test(n)).sort();
+    for (const name of names) {
+      const request = await readRequest(spool, name, owner);
+      // unlink(2) removes the entry itself, whatever it is; never what a symlink points to.
+      await unlink(beneath(spool, name)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e;
+      });
+      // Never the content: a hostile file could hold anything.
+      if (request) requests.push(request);
+      else
+        log.warn(
+          { file: path.join(dir, name) },
+          "dropped an unreadable deploy request from the webhook spool",
+        );
+    }
+  } finally {
+    await spool.close();
   }
   return requests;
 }

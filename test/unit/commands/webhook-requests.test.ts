@@ -1,5 +1,5 @@
 import path from "node:path";
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, symlink } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RecordedRun } from "../../../src/commands/recorded.js";
 import { serveWebhookRequests } from "../../../src/commands/webhook-requests.js";
@@ -31,6 +31,29 @@ describe("serveWebhookRequests", () => {
     expect(r.trigger).toBe("webhook (delivery g-2, +1 more)");
     expect(await readdir(spool)).toEqual([]);
     expect(records.at(-1)?.msg).toBe("serving 2 webhook requests; the newest announced aaaaaaaaaaaa");
+  });
+
+  it("leaves a symlinked spool unread and says so, and the deploy goes on", async () => {
+    const decoy = path.join(dir, "decoy");
+    await fileRequest(decoy, {
+      delivery: "decoy-1",
+      after: "a".repeat(40),
+      receivedAt: "t",
+      provider: "github",
+    });
+    const state = path.join(dir, "private", "rf-agent-demo-webhook");
+    await mkdir(state, { recursive: true });
+    await symlink(decoy, path.join(state, "spool"));
+    const { log, records } = captureLogger();
+    const ctx = fakeContext(testConfig(), { dirs: dirsUnder(dir), log });
+    const r = run("webhook");
+    await serveWebhookRequests(ctx, r);
+    expect(r.trigger).toBe("webhook (webhook spool refused)");
+    expect(await readdir(decoy)).toHaveLength(1);
+    expect(records.find((x) => x.level === 50)).toMatchObject({
+      msg: expect.stringContaining("spool is a symlink"),
+    });
+    expect(JSON.stringify(records)).not.toContain("decoy-1");
   });
 
   it("leaves the trigger alone when nothing is pending", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { route } from "../../../src/webhook/handler.js";
+import { route, startHook } from "../../../src/webhook/handler.js";
 import { github, gitlab, harness, pushBody, SHA_A } from "./helpers.js";
 
 describe("route", () => {
@@ -126,6 +126,45 @@ describe("handleHook: GitHub", () => {
     const fresh = pushBody("refs/heads/main", "d".repeat(40));
     expect((await h.handle(github("push", fresh, "d-3"), fresh)).body).toMatchObject({ deploy: "requested" });
     expect(h.requests.map((r) => r.delivery)).toEqual(["d-1", "d-3"]);
+  });
+
+  it("decides from the headers alone when the signature is missing or malformed", async () => {
+    const h = await harness();
+    const body = pushBody();
+    const { "x-hub-signature-256": _sig, ...unsigned } = github("push", body);
+    expect(startHook(h.deps, unsigned)).toMatchObject({ kind: "answer", answer: { status: 401 } });
+    expect(startHook(h.deps, { ...unsigned, "x-hub-signature-256": "sha1=abc" })).toMatchObject({
+      kind: "answer",
+      answer: { status: 401, note: { reason: "malformed signature" } },
+    });
+    expect(startHook(h.deps, github("push", body)).kind).toBe("body");
+  });
+
+  it("verifies a body given in chunks as it would be over a body given whole", async () => {
+    const h = await harness();
+    const body = Buffer.from(pushBody());
+    const start = startHook(h.deps, github("push", body, "d-7"));
+    if (start.kind !== "body") throw new Error("expected a body to read");
+    for (let i = 0; i < body.length; i += 7) start.update(body.subarray(i, i + 7));
+    expect(await start.finish(body)).toMatchObject({ status: 202, body: { deploy: "requested" } });
+    const again = startHook(h.deps, github("push", body, "d-8"));
+    if (again.kind !== "body") throw new Error("expected a body to read");
+    again.update(body.subarray(0, 10)); // a chunk short: the HMAC differs
+    expect((await again.finish(body)).status).toBe(401);
+  });
+
+  it("strips control characters from the event and reasons it reports", async () => {
+    const h = await harness();
+    const body = pushBody("refs/heads/\u001b[2Jx\u202e");
+    const a = await h.handle(github("push", body, "d-5"), body);
+    expect(a.status).toBe(202);
+    expect(JSON.stringify(a)).not.toContain("\\u001b");
+    expect(JSON.stringify(a)).not.toContain("\u202e");
+    expect(a.body).toMatchObject({ ignored: "push to refs/heads/x, not refs/heads/main" });
+    const other = await h.handle({ ...github("pu\u0007sh", body, "d-6") }, body);
+    expect(other.note?.event).toBe("push");
+    expect(other.body).toMatchObject({ ignored: expect.stringMatching(/is not a push/) });
+    expect(h.requests).toEqual([]);
   });
 
   it("keeps a delivery id it cannot trust out of the request", async () => {
