@@ -16,7 +16,7 @@ export function printable(text: string): string {
   return text.replace(STRING_SEQ, "").replace(CSI_SEQ, "").replace(ESC_SEQ, "").replace(CONTROL, "");
 }
 
-/** printable() for one field of one line: a newline or tab in it becomes a space. */
+/** printable() for one field of one line: a newline, tab or Unicode line separator becomes a space. */
 export function printableLine(text: string): string {
-  return printable(text).replace(/[\t\n]/g, " ");
+  return printable(text).replace(/[\t\n\u2028\u2029]/g, " ");
 }

@@ -38,5 +38,6 @@ describe("printable", () => {
 describe("printableLine", () => {
   it("keeps one field on one line", () => {
     expect(printableLine("id\n2026-01-01 forged line\tx\x1b[1m")).toBe("id 2026-01-01 forged line x");
+    expect(printableLine("a\u2028b\u2029c")).toBe("a b c");
   });
 });
