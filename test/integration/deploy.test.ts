@@ -77,11 +77,19 @@ describe("rf-agent on a real host", () => {
     expect(s.live).toEqual({ color: "blue", sha: v1, since: expect.any(String) });
     expect(s.slots.blue?.services.api?.healthy).toBe(true);
     expect(s.slots.blue?.services.web?.healthy).toBe(true);
-    // the app runs as its own user, and git/pip left no root-owned file in its root
+    // the app runs as its own user; ROOT and ROOT/venvs are root's (the app user cannot swap what
+    // root walks), everything in the checkouts and venvs is the app user's (git/pip left no root file)
     const user = await server.sh("ps -o user= -p $(systemctl show -p MainPID --value demo-api@blue.service)");
     expect(user.stdout.trim()).toBe("demo");
     const rootOwned = await server.sh("find /srv/demo -user root | head -5");
-    expect(rootOwned.stdout.trim()).toBe("");
+    expect(rootOwned.stdout.trim().split("\n")).toEqual(["/srv/demo", "/srv/demo/venvs"]);
+    const owners = await server.sh("stat -c '%U %a %n' /srv/demo /srv/demo/venvs /srv/demo/blue /var/lib/demo");
+    expect(owners.stdout.trim().split("\n")).toEqual([
+      "root 755 /srv/demo",
+      "root 755 /srv/demo/venvs",
+      "demo 750 /srv/demo/blue",
+      "demo 750 /var/lib/demo",
+    ]);
     // state is private to root
     const mode = await server.sh("stat -c %a /var/lib/rf-agent/demo /var/lib/rf-agent/demo/state.json");
     expect(mode.stdout.trim().split("\n")).toEqual(["700", "600"]);
