@@ -83,7 +83,9 @@ describe("rf-agent on a real host", () => {
     expect(user.stdout.trim()).toBe("demo");
     const rootOwned = await server.sh("find /srv/demo -user root | head -5");
     expect(rootOwned.stdout.trim().split("\n")).toEqual(["/srv/demo", "/srv/demo/venvs"]);
-    const owners = await server.sh("stat -c '%U %a %n' /srv/demo /srv/demo/venvs /srv/demo/blue /var/lib/demo");
+    const owners = await server.sh(
+      "stat -c '%U %a %n' /srv/demo /srv/demo/venvs /srv/demo/blue /var/lib/demo",
+    );
     expect(owners.stdout.trim().split("\n")).toEqual([
       "root 755 /srv/demo",
       "root 755 /srv/demo/venvs",
