@@ -8,6 +8,8 @@ import { createLogger, isJournalStream, redactSecrets, type Logger } from "./log
 import { findAppUser } from "./ops/host.js";
 import { preloadUndici } from "./adapters/undici.js";
 import { printable, printableLine } from "./core/printable.js";
+import { commandLine, type GlobalOption } from "./config/args.js";
+import { versionText } from "./version.js";
 // Each command's code is imported when that command runs: a rollback need not load the webhook
 // server, git or the installer before it switches nginx.
 
@@ -15,7 +17,15 @@ const COMMON = {
   config: { type: "string" },
   help: { type: "boolean", short: "h" },
   verbose: { type: "boolean", short: "v" },
+  version: { type: "boolean" },
 } as const;
+
+// Accepted before the command too: `rf-agent --config /etc/x.ini deploy`.
+const GLOBALS: GlobalOption[] = Object.entries(COMMON).map(([name, o]) => ({
+  name,
+  short: "short" in o ? o.short : undefined,
+  takesValue: o.type === "string",
+}));
 
 interface Command {
   summary: string;
@@ -121,13 +131,14 @@ function mainHelp(): string {
   return [
     "rf-agent: zero-downtime blue/green deploys of a Python web app on one systemd + nginx host",
     "",
-    "usage: rf-agent <command> [options] [--config PATH]",
+    "usage: rf-agent [--config PATH] [-v] <command> [options]",
     "",
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
     "",
     "Every command takes --config PATH (default $RF_AGENT_CONFIG, then /etc/rf-agent/agent.ini),",
-    "-v/--verbose, and -h/--help. Exit codes: 0 done or nothing to do, 1 failed before the switch",
-    "(live untouched), 2 usage or config error, 3 failed after the switch and rolled back, 4 locked.",
+    "-v/--verbose and -h/--help, before or after the command; --version names the build.",
+    "Exit codes: 0 done or nothing to do, 1 failed before the switch (live untouched), 2 usage or",
+    "config error, 3 failed after the switch and rolled back, 4 locked.",
   ].join("\n");
 }
 
@@ -171,11 +182,35 @@ function print(line: string): void {
   process.stdout.write(printable(redactSecrets(line)) + "\n");
 }
 
+function parseOptions(name: string, args: string[], options: ParseArgsConfig["options"], usage: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
+  } catch (e) {
+    throw new RfError("USAGE", `${name}: ${(e as Error).message.split("\n")[0]}`, {
+      hint: `usage: ${usage}`,
+    });
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "-h" || name === "--help" || name === "help") {
+  const line = commandLine(argv, GLOBALS);
+  if (!line.ok) {
+    throw new RfError("USAGE", line.error, {
+      hint: "usage: rf-agent [--config PATH] [-v] <command> [options]; `rf-agent --help` lists the commands",
+    });
+  }
+  const { command: name, args: rest } = line;
+  if (name === undefined || name === "help") {
+    const values = parseOptions("rf-agent", rest, COMMON, "rf-agent <command> [options]");
+    if (values.version) {
+      print(versionText());
+      return ExitCode.ok;
+    }
     print(mainHelp());
-    return name ? ExitCode.ok : ExitCode.usage;
+    return values.help || name === "help" ? ExitCode.ok : ExitCode.usage;
   }
   const command = COMMANDS[name];
   if (!command) {
@@ -183,20 +218,11 @@ async function main(argv: string[]): Promise<number> {
       hint: `run \`rf-agent --help\` for the list: ${Object.keys(COMMANDS).join(", ")}`,
     });
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: { ...COMMON, ...command.options },
-      allowPositionals: false,
-      strict: true,
-    });
-  } catch (e) {
-    throw new RfError("USAGE", `${name}: ${(e as Error).message.split("\n")[0]}`, {
-      hint: `usage: ${command.usage}`,
-    });
+  const values = parseOptions(name, rest, { ...COMMON, ...command.options }, command.usage);
+  if (values.version) {
+    print(versionText());
+    return ExitCode.ok;
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) {
     print(commandHelp(name, command));
     return ExitCode.ok;

@@ -1,4 +1,6 @@
 // Tiny {{name}} templating over the files in units/ and nginx/; unknown names are bugs, so they throw.
+// The templates are files beside the code, or, in the single executable (scripts/release.mjs),
+// assets inside it: that one file is all a server gets.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -18,13 +20,34 @@ let root: string | undefined;
 
 const cache = new Map<string, string>();
 
-export function readTemplate(relative: string): string {
+/** node:sea when this runs as a single executable, else null. */
+function seaModule(): typeof import("node:sea") | null {
+  // Looked up at run time: node:sea is not there to import before Node 20.12, and ES module and
+  // CommonJS builds (dist/ and the single executable) both have process.getBuiltinModule.
+  const sea = process.getBuiltinModule("node:sea");
+  return sea.isSea() ? sea : null;
+}
+
+/** A file of the package (units/..., nginx/..., package.json): an asset of the single executable, or on disk. */
+export function readPackageFile(relative: string): string {
   let text = cache.get(relative);
   if (text === undefined) {
-    text = readFileSync(path.join((root ??= packageRoot()), relative), "utf8");
+    const sea = seaModule();
+    text = sea
+      ? sea.getAsset(relative, "utf8")
+      : readFileSync(path.join((root ??= packageRoot()), relative), "utf8");
     cache.set(relative, text);
   }
   return text;
+}
+
+export function readTemplate(relative: string): string {
+  return readPackageFile(relative);
+}
+
+/** The folder holding units/, nginx/ and package.json, when this runs from files (null in the single executable). */
+export function packageDir(): string | null {
+  return seaModule() ? null : (root ??= packageRoot());
 }
 
 export function fill(template: string, vars: Record<string, string | number>): string {
