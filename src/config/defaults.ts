@@ -24,7 +24,7 @@ export const TLS_DEFAULTS = { mode: "off", listen: "443", acme_server: LETS_ENCR
 
 export const SWITCH_DEFAULTS = { grace: "5", drain: "30", standby: "0", watch: "10" } as const;
 
-export const SERVICE_DEFAULTS = { health: "/health", websocket: "false" } as const;
+export const SERVICE_DEFAULTS = { health: "/health", websocket: "false", network: "any" } as const;
 
 // Empty schedule: no timer. The webhook listener binds loopback by default; nginx may proxy to it.
 export const TRIGGER_DEFAULTS = { schedule: "" } as const;

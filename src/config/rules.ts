@@ -1,4 +1,5 @@
 // Checks on a single value. Each returns what is wrong (completing "[app] root: ...") or undefined.
+import { isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { splitArgs } from "./args.js";
 import { MAX_SECONDS } from "./defaults.js";
@@ -131,3 +132,26 @@ export const calendarText = when(
   (v) => v.includes("%") || v.includes("\\"),
   'must be a systemd OnCalendar expression (no % or \\), e.g. "*:0/5" or "Mon..Fri 03:00"',
 );
+
+/** One address or CIDR block, IPv4 or IPv6, e.g. 10.0.0.5, 10.0.0.0/16 or fd00::/8. */
+export function isCidr(v: string): boolean {
+  const [addr = "", prefix, extra] = v.split("/");
+  if (extra !== undefined) return false;
+  const bits = isIPv4(addr) ? 32 : isIPv6(addr) ? 128 : 0;
+  if (bits === 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+}
+
+// [service.NAME] network: any, localhost, or addresses/CIDR blocks it may reach besides localhost.
+export const networkAccess: Rule = (v) => {
+  const example = "any, localhost, or addresses/CIDR blocks, e.g. network = 10.0.0.5, 192.168.10.0/24";
+  const t = v.trim().toLowerCase();
+  if (t === "any" || t === "localhost") return undefined;
+  const items = v.split(",").map((x) => x.trim());
+  if (items.some((x) => x === "")) return `must be ${example}`;
+  const bad = items.find((x) => !isCidr(x));
+  if (bad === undefined) return undefined;
+  if (["any", "localhost"].includes(bad.toLowerCase()))
+    return `"${bad}" stands alone, not in a list: localhost is always allowed with a list; ${example}`;
+  return `"${bad}" is not an IP address or CIDR block; must be ${example}`;
+};

@@ -15,7 +15,7 @@ import {
   WEBHOOK_DEFAULTS,
 } from "./defaults.js";
 import * as r from "./rules.js";
-import { TLS_MODES, type TlsMode } from "./types.js";
+import { TLS_MODES, type NetworkAccess, type TlsMode } from "./types.js";
 
 /** A string key; `required` is what a user reads when a key without a default is missing. */
 function key(rules: r.Rule[], required = "required") {
@@ -259,6 +259,17 @@ export const serviceSchema = z.object({
       z.transform((v) => r.BOOLEANS.get(v.toLowerCase()) === true),
     ),
     SERVICE_DEFAULTS.websocket,
+  ),
+  // What the service may reach over IP (systemd IPAddressDeny/Allow); any: no restriction.
+  network: z.prefault(
+    z.pipe(
+      key([r.networkAccess]),
+      z.transform((v): NetworkAccess => {
+        const t = v.trim().toLowerCase();
+        return t === "any" || t === "localhost" ? t : v.split(",").map((x) => x.trim());
+      }),
+    ),
+    SERVICE_DEFAULTS.network,
   ),
 });
 

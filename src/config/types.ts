@@ -20,7 +20,11 @@ export interface ServiceConfig {
   /** nginx location prefix that proxies to this service, e.g. /api/ or /. */
   route: string;
   websocket: boolean;
+  /** What it may reach over IP: anything, only localhost, or localhost plus these addresses/CIDRs. */
+  network: NetworkAccess;
 }
+
+export type NetworkAccess = "any" | "localhost" | string[];
 
 export interface Config {
   /** Where it was read from, for messages. */

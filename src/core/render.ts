@@ -1,5 +1,5 @@
 // Pure rendering of every file rf-agent installs: systemd units and the nginx site.
-import type { Color, Config, ServiceConfig } from "../config/types.js";
+import type { Color, Config, NetworkAccess, ServiceConfig } from "../config/types.js";
 import { COLORS } from "../config/types.js";
 import { execStart, serviceArgv } from "./command-line.js";
 import type { Layout } from "./layout.js";
@@ -32,8 +32,16 @@ export function renderTemplateUnit(
       stopTimeout,
       dataDir: config.app.dataDir,
       dataDirLines: dataDirLines(config.app.dataDir),
+      networkLines: networkLines(service.network),
     }),
   };
+}
+
+// [service.NAME] network: systemd's cgroup firewall; localhost stays reachable whenever it restricts.
+function networkLines(network: NetworkAccess): string {
+  if (network === "any") return "# network = any: no IPAddressDeny=, the service may reach any address";
+  const allow = network === "localhost" ? "localhost" : ["localhost", ...network].join(" ");
+  return `IPAddressDeny=any\nIPAddressAllow=${allow}`;
 }
 
 // Under /var/lib systemd makes the directory and hands it to the user (StateDirectory=); elsewhere

@@ -14,6 +14,7 @@ const DEFAULT_SERVICES = [
     health: "/health",
     route: "/api/",
     websocket: false,
+    network: "any" as const,
   },
   {
     name: "web",
@@ -22,6 +23,7 @@ const DEFAULT_SERVICES = [
     health: "/_stcore/health",
     route: "/",
     websocket: true,
+    network: "any" as const,
   },
 ];
 
@@ -138,6 +140,7 @@ describe("parseConfig: valid files", () => {
       health: "/health",
       route: "/api/v1/",
       websocket: false,
+      network: "any",
     });
   });
 
@@ -151,6 +154,7 @@ describe("parseConfig: valid files", () => {
         health: "/health",
         route: "/",
         websocket: false,
+        network: "any",
       },
     ]);
   });

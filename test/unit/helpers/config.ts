@@ -9,6 +9,7 @@ export const API: ServiceConfig = {
   health: "/health",
   route: "/api/",
   websocket: false,
+  network: "any",
 };
 
 export const WEB: ServiceConfig = {
@@ -18,6 +19,7 @@ export const WEB: ServiceConfig = {
   health: "/_stcore/health",
   route: "/",
   websocket: true,
+  network: "any",
 };
 
 /** A fresh copy of the defaults for app "demo"; `patch` may change it in place. */

@@ -42,6 +42,17 @@ export const RENDERED: Record<string, () => RenderedFile> = {
         c.switch.graceSec = 12.5;
       },
     ),
+  // network = localhost: only loopback; a CIDR list: loopback plus those.
+  "demo-api@.service.network-localhost": () =>
+    withDefaults(
+      (c, l) => renderTemplateUnit(c, l, service(c, "api"), "demo"),
+      (c) => (service(c, "api").network = "localhost"),
+    ),
+  "demo-api@.service.network-cidrs": () =>
+    withDefaults(
+      (c, l) => renderTemplateUnit(c, l, service(c, "api"), "demo"),
+      (c) => (service(c, "api").network = ["10.20.0.5", "192.168.10.0/24", "fd00::/8"]),
+    ),
   "demo-api@blue.conf": () => withDefaults((c, l) => renderColorDropIn(c, l, service(c, "api"), "blue")),
   "demo-api@green.conf": () => withDefaults((c, l) => renderColorDropIn(c, l, service(c, "api"), "green")),
   "demo-web@blue.conf": () => withDefaults((c, l) => renderColorDropIn(c, l, service(c, "web"), "blue")),
