@@ -19,8 +19,8 @@ export const IDLE_TIMEOUT_MS = 4000;
 export const CHECK_EVERY_MS = 500;
 // Well above any forge's concurrency, well below what MemoryMax=256M holds (a few KB each).
 export const MAX_CONNECTIONS = 512;
-// Bodies being received, all requests together: 16 full ones. Beyond, 503 until some are done.
-export const MAX_BUFFERED_BYTES = 16 * MAX_BODY_BYTES;
+// Bodies being received, all requests together: 8 full ones (a push is rarely over 100 KB). Beyond, 503 until some are done.
+export const MAX_BUFFERED_BYTES = 8 * MAX_BODY_BYTES;
 // After a refusal the connection closes; this long for the answer to leave before it is cut.
 const LINGER_MS = 500;
 
