@@ -1,0 +1,69 @@
+// journald's native socket, for entries with fields of their own (RF_DEPLOY, RF_COLOR, RF_STEP).
+// Node has no unix datagram sockets, so a small python3 (which every host of ours has: the venvs
+// are made from it) forwards each entry; root runs it isolated (-I) from /, with a fixed script.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { encodeNative } from "../core/journal-entry.js";
+
+export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
+
+// Reads "<length>\n<datagram>" frames from stdin and sends each datagram as it is.
+const FORWARDER = `import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])
+inp = sys.stdin.buffer
+while True:
+    head = inp.readline()
+    if not head:
+        break
+    data = inp.read(int(head))
+    try:
+        s.send(data)
+    except OSError:
+        pass
+`;
+
+export interface JournalSink {
+  /** Sends one entry; false once the forwarder is gone (the caller writes to stderr instead). */
+  write(fields: [string, string][]): boolean;
+  /** Every entry written so far is in the journal when this resolves. */
+  close(): Promise<void>;
+}
+
+/** A sink to the journal, or null when this host has no journal socket or python3. */
+export function openJournal(python = "/usr/bin/python3", socket = JOURNAL_SOCKET): JournalSink | null {
+  if (!existsSync(socket) || !existsSync(python)) return null;
+  let child: ChildProcess;
+  try {
+    child = spawn(python, ["-I", "-c", FORWARDER, socket], {
+      cwd: "/",
+      stdio: ["pipe", "ignore", "inherit"],
+      env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" },
+    });
+  } catch {
+    return null;
+  }
+  let alive = true;
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
+  void exited.then(() => (alive = false));
+  child.stdin?.on("error", () => (alive = false));
+  // Never keeps rf-agent running on its own: close() is what waits for it.
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return {
+    write(fields) {
+      if (!alive || !child.stdin) return false;
+      const data = encodeNative(fields);
+      child.stdin.write(Buffer.concat([Buffer.from(`${data.length}\n`), data]));
+      return true;
+    },
+    async close() {
+      if (!alive) return;
+      child.stdin?.end();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+    },
+  };
+}
