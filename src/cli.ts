@@ -70,6 +70,15 @@ const COMMANDS: Record<string, Command> = {
     options: { wait: { type: "string" } },
     help: "  --wait SECONDS   wait this long for another run's lock (default 0)",
   },
+  discard: {
+    summary:
+      "stop what `deploy --no-switch` staged, or the warm standby; the preview shows live (alias: cleanup)",
+    usage: "rf-agent discard [--wait SECONDS]",
+    options: { wait: { type: "string" } },
+    help: `  --wait SECONDS   wait this long for another run's lock (default 0)
+
+Nothing staged and no standby: says so and exits 0. Recorded in the history.`,
+  },
   doctor: {
     summary: "check this host is ready for a first deploy; each failed check says how to fix it",
     usage: "rf-agent doctor",
@@ -125,6 +134,9 @@ rf-agent-NAME-deploy.path and rf-agent-NAME-webhook.service, enables and starts 
   -n N             without --deploy/--last: the last N lines (default 100)`,
   },
 };
+
+/** Other names of commands: the seed called discard `cleanup`. */
+const ALIASES: Record<string, string> = { cleanup: "discard" };
 
 function mainHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
@@ -202,7 +214,8 @@ async function main(argv: string[]): Promise<number> {
       hint: "usage: rf-agent [--config PATH] [-v] <command> [options]; `rf-agent --help` lists the commands",
     });
   }
-  const { command: name, args: rest } = line;
+  const { args: rest } = line;
+  const name = line.command === undefined ? undefined : (ALIASES[line.command] ?? line.command);
   if (name === undefined || name === "help") {
     const values = parseOptions("rf-agent", rest, COMMON, "rf-agent <command> [options]");
     if (values.version) {
@@ -279,6 +292,10 @@ async function main(argv: string[]): Promise<number> {
     case "rollback": {
       const { rollback } = await import("./commands/rollback.js");
       return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
+    }
+    case "discard": {
+      const { discard } = await import("./commands/discard.js");
+      return (await discard(ctx, { waitSec: wait, print })).exitCode;
     }
     case "switch": {
       const { switchStaged } = await import("./commands/switch.js");

@@ -1,0 +1,69 @@
+// rf-agent discard (alias cleanup): throw away what waits beside the live color, a release staged by
+// `deploy --no-switch` or a warm standby: stop it, show the live color on the preview, record it.
+import { saveState } from "../adapters/state-store.js";
+import type { Color } from "../config/types.js";
+import type { Context } from "../context.js";
+import type { State } from "../core/state.js";
+import { reconcile } from "../ops/reconcile.js";
+import { cancelStandbyExpiry } from "../ops/standby.js";
+import { stopColor } from "../ops/start.js";
+import { showInPreview } from "../ops/switch.js";
+import { recorded, type Outcome } from "./recorded.js";
+
+export interface DiscardTarget {
+  kind: "staged" | "standby";
+  color: Color;
+  /** The commit that color holds, when known. */
+  sha: string | null;
+}
+
+/** What a discard stops: the staged release, else the warm standby; never the live color. */
+export function discardTarget(state: State): DiscardTarget | null {
+  const live = state.live?.color;
+  if (state.staged && state.staged.color !== live) return { kind: "staged", ...state.staged };
+  if (state.standby && state.standby.color !== live) {
+    const color = state.standby.color;
+    return { kind: "standby", color, sha: state.slots[color]?.sha ?? null };
+  }
+  return null;
+}
+
+/** The state once target is stopped: neither staged nor standing by. */
+export function afterDiscard(state: State, target: DiscardTarget): State {
+  return {
+    ...state,
+    staged: state.staged?.color === target.color ? null : state.staged,
+    standby: state.standby?.color === target.color ? null : state.standby,
+  };
+}
+
+export async function discard(
+  ctx: Context,
+  opts: { waitSec: number; print: (line: string) => void },
+): Promise<Outcome> {
+  return recorded(ctx, "discard", opts.waitSec, async (run) => {
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
+    const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
+    run.from = live;
+    const target = discardTarget(state);
+    // Idempotent: a second discard (or one with nothing to throw away) succeeds and says so.
+    if (!target) {
+      opts.print("nothing is staged and no warm standby runs: nothing to discard");
+      return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
+    }
+    const gone = target.sha ? { color: target.color, sha: target.sha } : null;
+    run.from = gone;
+    run.to = live;
+    await run.steps.run("stop", () => stopColor(ctx, target.color), { color: target.color });
+    if (target.kind === "standby") await cancelStandbyExpiry(ctx);
+    // Saved once the color is down, before nginx: whatever the preview does, nothing is staged now.
+    await saveState(ctx.layout, afterDiscard(state, target));
+    if (live) await run.steps.run("preview", () => showInPreview(ctx, live.color, live.sha));
+    const what = `the ${target.kind === "staged" ? "staged release" : "warm standby"} ${target.sha?.slice(0, 12) ?? ""} on ${target.color}`;
+    opts.print(
+      `discarded ${what.replace(/ +/g, " ")}: stopped` +
+        (live ? `; live stays ${live.sha.slice(0, 12)} on ${live.color}` : ""),
+    );
+    return { outcome: "discarded", from: gone, to: live, exitCode: 0 };
+  });
+}
