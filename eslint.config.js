@@ -3,7 +3,16 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["dist/", "dist.*.tmp/", "node_modules/", "coverage/", "examples/", "bench-results/", ".prof/"],
+    ignores: [
+      "dist/",
+      "dist.*.tmp/",
+      "release/",
+      "node_modules/",
+      "coverage/",
+      "examples/",
+      "bench-results/",
+      ".prof/",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
