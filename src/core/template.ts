@@ -28,6 +28,11 @@ function seaModule(): typeof import("node:sea") | null {
   return sea.isSea() ? sea : null;
 }
 
+/** True when this runs as the single executable (Node's runtime and rf-agent in one file). */
+export function isSingleExecutable(): boolean {
+  return seaModule() !== null;
+}
+
 /** A file of the package (units/..., nginx/..., package.json): an asset of the single executable, or on disk. */
 export function readPackageFile(relative: string): string {
   let text = cache.get(relative);
