@@ -1,21 +1,11 @@
 // pino logger whose output suits where it goes: the journal, a terminal, or a pipe.
 import { fstatSync } from "node:fs";
 import { pino, type Logger as PinoLogger, type DestinationStream } from "pino";
-import { printable, printableLine } from "./core/printable.js";
+import { openJournal, type JournalSink } from "./adapters/journal.js";
+import { journalFields, PRIORITY, readableMessage } from "./core/journal-entry.js";
+import { printable } from "./core/printable.js";
 
 export type Logger = PinoLogger;
-
-// sd-daemon(3) priorities, so `journalctl -p warning` filters rf-agent's lines.
-const PRIORITY: Record<number, number> = { 10: 7, 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
-const LEVEL_NAME: Record<number, string> = {
-  10: "trace",
-  20: "debug",
-  30: "info",
-  40: "WARN",
-  50: "ERROR",
-  60: "FATAL",
-};
-const HIDDEN = new Set(["level", "time", "pid", "hostname", "msg", "deploy", "app"]);
 
 export const REDACT_PATHS = [
   "secret",
@@ -58,13 +48,7 @@ export function prettyLine(line: string): string {
     return printable(line);
   }
   const time = new Date(Number(rec.time ?? Date.now())).toISOString().slice(11, 19);
-  const level = Number(rec.level ?? 30);
-  const tag = level >= 40 || level < 30 ? `${LEVEL_NAME[level] ?? level} ` : "";
-  const fields = Object.entries(rec)
-    .filter(([k]) => !HIDDEN.has(k))
-    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
-    .join(" ");
-  return `${printableLine(`${time} ${tag}${String(rec.msg ?? "")}${fields ? `  ${fields}` : ""}`)}\n`;
+  return `${time} ${readableMessage(rec)}\n`;
 }
 
 // Values of the app's env files (see isScrubbed in core/env-file.ts), scrubbed from every log line
@@ -117,9 +101,47 @@ function scrubLine(line: string): string {
   return redactSecrets(line);
 }
 
+// pino writes a field twice when a child logger binds a key its parent bound too ("color" of the
+// deploy, then of the step): parsed and written again, the line has each key once, the last value.
+function oneKeyEach(line: string): string {
+  if (!line.startsWith("{")) return line;
+  try {
+    return `${JSON.stringify(JSON.parse(line))}\n`;
+  } catch {
+    return line;
+  }
+}
+
 function lineStream(fd: number, transform: (line: string) => string): DestinationStream {
   const out = fd === 1 ? process.stdout : process.stderr;
-  return { write: (chunk: string) => void out.write(transform(scrubLine(chunk))) };
+  return { write: (chunk: string) => void out.write(transform(oneKeyEach(scrubLine(chunk)))) };
+}
+
+let journal: JournalSink | null = null;
+
+// Under systemd: each line one journal entry of its own, with a readable MESSAGE and RF_* fields;
+// where the journal socket or python3 is missing, the JSON line on the journal stream as before.
+function journalStream(fd: number): DestinationStream {
+  journal = openJournal();
+  const fallback = lineStream(fd, journalLine);
+  return {
+    write: (chunk: string) => {
+      const line = scrubLine(chunk);
+      let rec: Record<string, unknown> | null = null;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        // not a record: written as it is
+      }
+      if (!rec || !journal?.write(journalFields(rec))) fallback.write(line);
+    },
+  };
+}
+
+/** Waits until every line logged so far is in the journal; call before the process exits. */
+export async function flushLogs(): Promise<void> {
+  await journal?.close();
+  journal = null;
 }
 
 export interface LogOptions {
@@ -132,9 +154,9 @@ export function createLogger(options: LogOptions = {}): Logger {
   const fd = 2;
   const sink = options.stream;
   const stream =
-    (sink && { write: (chunk: string) => sink.write(scrubLine(chunk)) }) ??
+    (sink && { write: (chunk: string) => sink.write(oneKeyEach(scrubLine(chunk))) }) ??
     (isJournalStream(fd)
-      ? lineStream(fd, journalLine)
+      ? journalStream(fd)
       : process.stderr.isTTY
         ? lineStream(fd, prettyLine)
         : lineStream(fd, (l) => l));

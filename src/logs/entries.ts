@@ -1,7 +1,7 @@
 // Journal entries (`journalctl -o json`) of the agent's and the app's units: parsed, filtered by
 // deploy id or color, and printed readably. Pure, so `rf-agent logs` is a thin loop around it.
 import { printableLine } from "../core/printable.js";
-import { prettyLine } from "../log.js";
+import { readableMessage } from "../core/journal-entry.js";
 
 export interface Entry {
   /** ms since the epoch */
@@ -27,6 +27,8 @@ export const FIELDS = [
   "_SYSTEMD_UNIT",
   "_SYSTEMD_INVOCATION_ID",
   "RF_COLOR",
+  "RF_DEPLOY",
+  "RF_JSON",
   "SYSLOG_IDENTIFIER",
 ];
 
@@ -60,7 +62,9 @@ export function parseEntry(line: string): Entry | null {
   if (!raw || typeof raw !== "object") return null;
   const message = text(raw.MESSAGE);
   if (message === null) return null;
-  const record = pinoRecord(message);
+  // An entry rf-agent sent natively carries its record in RF_JSON; older ones in MESSAGE.
+  const json = text(raw.RF_JSON);
+  const record = (json !== null ? pinoRecord(json) : null) ?? pinoRecord(message);
   const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
   return {
     time: Math.floor(Number(raw.__REALTIME_TIMESTAMP ?? 0) / 1000),
@@ -69,7 +73,7 @@ export function parseEntry(line: string): Entry | null {
     priority: Number(raw.PRIORITY ?? 6),
     invocation: str(raw._SYSTEMD_INVOCATION_ID),
     color: str(raw.RF_COLOR) ?? str(record?.color),
-    deploy: str(record?.deploy),
+    deploy: str(raw.RF_DEPLOY) ?? str(record?.deploy),
     record,
   };
 }
@@ -109,6 +113,6 @@ function clock(ms: number): string {
  * lines are the app's words: no escape sequence or line break of theirs reaches the terminal.
  */
 export function formatEntry(e: Entry, opts: { unit?: boolean } = {}): string {
-  const body = e.record ? prettyLine(e.message).trimEnd().slice(9) : `${TAG[e.priority] ?? ""}${e.message}`;
+  const body = e.record ? readableMessage(e.record) : `${TAG[e.priority] ?? ""}${e.message}`;
   return printableLine(`${clock(e.time)} ${opts.unit ? `${e.unit.replace(/\.service$/, "")}  ` : ""}${body}`);
 }

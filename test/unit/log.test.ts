@@ -217,3 +217,13 @@ describe("prettyLine on a terminal", () => {
     expect(prettyLine("plain \u001b[31mred\n")).toBe("plain red\n");
   });
 });
+
+describe("one key each", () => {
+  it("writes a key a child logger binds again once, with the child's value", () => {
+    const lines: string[] = [];
+    const log = createLogger({ stream: { write: (l: string) => void lines.push(l) } });
+    log.child({ color: "green" }).child({ color: "blue", step: "x" }).info("m");
+    expect(lines[0]!.match(/"color"/g)).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ color: "blue", step: "x", msg: "m" });
+  });
+});

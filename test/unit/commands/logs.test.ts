@@ -74,7 +74,7 @@ describe("rf-agent logs", () => {
       "--no-pager",
       "-o",
       "json",
-      "--output-fields=MESSAGE,PRIORITY,_SYSTEMD_UNIT,_SYSTEMD_INVOCATION_ID,RF_COLOR,SYSLOG_IDENTIFIER",
+      "--output-fields=MESSAGE,PRIORITY,_SYSTEMD_UNIT,_SYSTEMD_INVOCATION_ID,RF_COLOR,RF_DEPLOY,RF_JSON,SYSLOG_IDENTIFIER",
       "-u",
       "rf-agent-demo-deploy@*.service",
       `--since=@${START / 1000 - 5}`,

@@ -35,6 +35,18 @@ describe("parseEntry", () => {
     expect(e.record?.msg).toBe("✓ fetch (0.1 s)");
   });
 
+  it("reads an entry rf-agent sent natively: readable MESSAGE, RF_DEPLOY, the record in RF_JSON", () => {
+    const rec = pino({ deploy: "d2", color: "blue", step: "health", msg: "✓ health (2.0 s)" });
+    const e = entry("✓ health (2.0 s)  color=blue step=health", {
+      RF_DEPLOY: "d2",
+      RF_COLOR: "blue",
+      RF_JSON: rec,
+    });
+    expect(e).toMatchObject({ deploy: "d2", color: "blue" });
+    expect(e.record?.step).toBe("health");
+    expect(formatEntry(e)).toBe("13:04:05 ✓ health (2.0 s)  color=blue step=health");
+  });
+
   it("reads an app unit's line with its RF_COLOR field", () => {
     const e = entry("INFO: Uvicorn running", { _SYSTEMD_UNIT: "demo-api@blue.service", RF_COLOR: "blue" });
     expect(e).toMatchObject({ unit: "demo-api@blue.service", color: "blue", deploy: null, record: null });
