@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, resolveConfigPath } from "./config/load.js";
 import { createContext } from "./context.js";
 import { ExitCode, formatError, isRfError, RfError } from "./errors.js";
-import { createLogger, isJournalStream, redactSecrets, type Logger } from "./log.js";
+import { createLogger, flushLogs, isJournalStream, redactSecrets, type Logger } from "./log.js";
 import { findAppUser } from "./ops/host.js";
 import { preloadUndici } from "./adapters/undici.js";
 import { printable, printableLine } from "./core/printable.js";
@@ -351,23 +351,23 @@ function errorText(text: string): string {
   return isJournalStream(2) ? text.replace(/^/gm, "<3>") : text;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (isRfError(e)) {
-      process.stderr.write(errorText(printable(redactSecrets(formatError(e)))) + "\n");
-      process.exit(e.exitCode);
-    }
-    // A bug of ours, not the user's: still one paragraph, with where to look.
-    const err = e instanceof Error ? e : new Error(String(e));
-    process.stderr.write(
-      printable(
-        redactSecrets(
-          `rf-agent: internal error: ${err.message}\n  fix: this is a bug in rf-agent. Check what serves with rf-agent status, run again with -v, and report the output.\n`,
-        ),
+// The journal forwarder gets every line before the process goes.
+const exit = (code: number) => void flushLogs().finally(() => process.exit(code));
+
+main(process.argv.slice(2)).then(exit, (e: unknown) => {
+  if (isRfError(e)) {
+    process.stderr.write(errorText(printable(redactSecrets(formatError(e)))) + "\n");
+    return exit(e.exitCode);
+  }
+  // A bug of ours, not the user's: still one paragraph, with where to look.
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(
+    printable(
+      redactSecrets(
+        `rf-agent: internal error: ${err.message}\n  fix: this is a bug in rf-agent. Check what serves with rf-agent status, run again with -v, and report the output.\n`,
       ),
-    );
-    if (process.env.RF_AGENT_DEBUG) process.stderr.write(printable(redactSecrets(`${err.stack ?? ""}\n`)));
-    process.exit(ExitCode.failedBeforeSwitch);
-  },
-);
+    ),
+  );
+  if (process.env.RF_AGENT_DEBUG) process.stderr.write(printable(redactSecrets(`${err.stack ?? ""}\n`)));
+  exit(ExitCode.failedBeforeSwitch);
+});
