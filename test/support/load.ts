@@ -12,6 +12,8 @@ export interface LoadOptions {
   sessionMax?: number;
   /** Seconds; without it the load runs until stop(). */
   duration?: number;
+  /** Extra environment for load.mjs, e.g. NODE_EXTRA_CA_CERTS to trust a test CA over https. */
+  env?: Record<string, string>;
 }
 
 export interface LoadFailure {
@@ -81,7 +83,7 @@ export function startLoad(server: TestServer, opts: LoadOptions = {}): Load {
     const value = opts[key as keyof typeof FLAGS];
     if (value !== undefined) args.push(flag, String(value));
   }
-  const subprocess = server.spawn("node", args);
+  const subprocess = server.spawn("node", args, opts.env ? { env: opts.env } : {});
   return {
     process: subprocess,
     async stop() {
