@@ -1,0 +1,87 @@
+// switchTo with [tls] mode = certbot and no certificate yet: the ACME path first, then certbot, then
+// HTTPS; a failing certbot is a warning that leaves the plain site serving. (No certificate exists
+// under /etc/letsencrypt/live/rf-agent-demo on a machine running unit tests.)
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Config } from "../../../src/config/types.js";
+import { renderSite } from "../../../src/core/render.js";
+import { ACME_WEBROOT, certbotArgs } from "../../../src/core/tls.js";
+import type { Runner } from "../../../src/exec/runner.js";
+import { siteCertificate } from "../../../src/ops/certificate.js";
+import { switchTo } from "../../../src/ops/switch.js";
+import { sha, testConfig } from "../helpers/config.js";
+import { tempDir } from "../helpers/fakes.js";
+import { fakeHost, hostModel } from "../helpers/host.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+const certbot = (c: Config) => {
+  c.nginx.serverName = "app.example.com";
+  c.tls = { ...c.tls, mode: "certbot", email: "ops@example.com" };
+};
+
+/** The fake host, with certbot answering `certbotExit`; the commands run, in order. */
+async function host(certbotExit: number) {
+  const h = await fakeHost(dir, hostModel(), { patch: certbot });
+  const inner = h.ctx.run;
+  const commands: string[] = [];
+  h.ctx.run = (async (file, args, options) => {
+    commands.push([file, ...args].join(" "));
+    if (file === "certbot")
+      return { exitCode: certbotExit, stdout: "", stderr: "Challenge failed for domain app.example.com" };
+    return inner(file, args, options);
+  }) as Runner;
+  return { ...h, commands };
+}
+
+describe("siteCertificate", () => {
+  it("asks for nothing with tls off or files, and for every name when certbot has no certificate", async () => {
+    expect(await siteCertificate(testConfig())).toEqual({ https: "off", issue: false, missing: [] });
+    const files = testConfig((c) => (c.tls = { ...c.tls, mode: "files", cert: "/a.pem", key: "/a.key" }));
+    expect(await siteCertificate(files)).toEqual({ https: "on", issue: false, missing: [] });
+    expect(await siteCertificate(testConfig(certbot))).toEqual({
+      https: "pending",
+      issue: true,
+      missing: ["app.example.com"],
+    });
+  });
+});
+
+describe("switchTo with certbot", () => {
+  it("serves the ACME path, runs certbot once the switch is confirmed, then serves HTTPS", async () => {
+    const { ctx, commands, get } = await host(0);
+    await switchTo(ctx, "blue", sha("a"));
+    expect(commands).toEqual([
+      "nginx -t -q",
+      "systemctl kill --kill-whom=main --signal=HUP nginx.service",
+      `install -d -m 0755 -o root -g root ${ACME_WEBROOT}`,
+      ["certbot", ...certbotArgs(ctx.config)].join(" "),
+      "nginx -t -q",
+      "systemctl kill --kill-whom=main --signal=HUP nginx.service",
+    ]);
+    expect(await readFile(ctx.layout.sitePath, "utf8")).toBe(
+      renderSite(ctx.config, ctx.layout, "on").content,
+    );
+    // confirmed after each reload, on port 80 with the site's name
+    expect(
+      get.calls.filter((c) => c.url === "http://127.0.0.1:80/__rf-agent/live").length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(get.calls.at(-1)?.opts?.host).toBe("app.example.com");
+  });
+
+  it("keeps the plain site with the ACME path and warns when certbot fails; the switch stands", async () => {
+    const { ctx, commands, records } = await host(1);
+    await switchTo(ctx, "green", sha("b"));
+    expect(commands.filter((c) => c.startsWith("certbot "))).toHaveLength(1);
+    expect(commands.at(-1)).toMatch(/^certbot certonly /);
+    expect(await readFile(ctx.layout.sitePath, "utf8")).toBe(
+      renderSite(ctx.config, ctx.layout, "pending").content,
+    );
+    const warning = records.find((r) => r.tls === "not-issued");
+    expect(warning).toMatchObject({ level: 40, names: ["app.example.com"] });
+    expect(String(warning?.details)).toContain("Challenge failed for domain app.example.com");
+  });
+});
