@@ -202,6 +202,7 @@ timeout 10 cat <&3; echo "exit=$?"`);
     const journal = await sh(`journalctl -u ${LISTENER} --since @${since} -o cat --no-pager -p warning`);
     const lines = journal.split("\n").filter(Boolean);
     const refused = Object.values(summary.uploads.statuses).reduce((a, b) => a + b, 0);
+    console.log(`journal: ${lines.length} warning lines for ${refused} refused uploads`);
     expect(lines.length).toBeLessThan(50);
     const counted = lines
       .map((l) => JSON.parse(l) as { rejected?: number })
