@@ -366,7 +366,31 @@ describe("the timer's deploy service", () => {
     });
     expect(deployed.exitCode, deployed.stderr).toBe(0);
     expect(await served()).toBe("5.0.0");
-    expect((await history()).at(-1)).toMatchObject({ trigger: "timer", outcome: "deployed" });
+    const run = (await history()).at(-1)!;
+    expect(run).toMatchObject({ trigger: "timer", outcome: "deployed" });
+    // journalctl -u shows readable lines, not JSON, and the structure is in fields of their own
+    const lines = (
+      await sh("journalctl -u rf-agent-demo-deploy@timer.service -o cat --no-pager -n 200")
+    ).split("\n");
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^✓ fetch \(\d+\.\d s\)/)]));
+    expect(lines.filter((l) => l.startsWith("{"))).toEqual([]);
+    // journalctl RF_DEPLOY=<id> is exactly that run's lines: all of them, no other run's
+    const entries = (await sh(`journalctl RF_DEPLOY=${run.id} -o json --no-pager`))
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, string>);
+    expect(entries.length).toBeGreaterThan(5);
+    const invocations = new Set(entries.map((e) => e._SYSTEMD_INVOCATION_ID));
+    expect(invocations.size).toBe(1);
+    const native = (await sh(`journalctl _SYSTEMD_INVOCATION_ID=${[...invocations][0]} -o json --no-pager`))
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, string>)
+      .filter((e) => e.RF_JSON !== undefined);
+    expect(native.map((e) => e.MESSAGE)).toEqual(entries.map((e) => e.MESSAGE));
+    expect(entries.map((e) => e.RF_STEP).filter(Boolean)).toEqual(
+      expect.arrayContaining(["fetch", "health", "switch nginx"]),
+    );
+    // one key each in every record: writing it again after parsing changes nothing
+    for (const e of entries) expect(JSON.stringify(JSON.parse(e.RF_JSON!))).toBe(e.RF_JSON);
 
     const t0 = Date.now();
     const noop = await server.exec("systemctl", ["start", "rf-agent-demo-deploy@timer.service"]);
@@ -429,9 +453,7 @@ describe("the journal", () => {
     expect(logs.stdout).toMatch(/✗ health failed/);
     expect(logs.stdout).toMatch(/ERROR rf-agent: .*never became healthy/);
     // the same as the journal holds for that run of the unit, no line of another run
-    const ids = await sh(
-      `journalctl -u 'rf-agent-demo-deploy@*' -o cat --no-pager | grep -o '"deploy":"[0-9a-f]*"' | sort -u`,
-    );
+    const ids = await sh(`journalctl -u 'rf-agent-demo-deploy@*' -F RF_DEPLOY`);
     expect(ids.split("\n").length).toBeGreaterThan(3);
     expect(logs.stdout).not.toMatch(/rf-agent deploy \(webhook\)/);
     const byId = await server.rfAgent(["logs", "--deploy", last.id]);
