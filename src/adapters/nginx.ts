@@ -28,6 +28,20 @@ export async function reload(run: Runner): Promise<void> {
   }
 }
 
+/** nginx's version from `nginx -v` (it prints to stderr); null when it says nothing we can read. */
+export async function nginxVersion(run: Runner): Promise<[number, number, number] | null> {
+  const r = await run("nginx", ["-v"], { reject: false });
+  const m = /nginx\/(\d+)\.(\d+)\.(\d+)/.exec(`${r.stderr}\n${r.stdout}`);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+/** `http2 on;` exists from nginx 1.25.1; before it only `listen ... http2` does. */
+export function hasHttp2Directive(version: [number, number, number] | null): boolean {
+  if (!version) return false;
+  const [major, minor, patch] = version;
+  return major > 1 || (major === 1 && (minor > 25 || (minor === 25 && patch >= 1)));
+}
+
 export interface LiveAnswer {
   color: string;
   sha: string;

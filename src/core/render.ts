@@ -98,10 +98,17 @@ export function siteHttps(config: Config, haveCertificate: boolean): SiteHttps {
   return "on";
 }
 
+/** What the installed nginx understands, where versions differ. */
+export interface NginxFeatures {
+  /** `http2 on;` (nginx >= 1.25.1), which deprecates `listen ... http2`. */
+  http2Directive: boolean;
+}
+
 export function renderSite(
   config: Config,
   layout: Layout,
   https: SiteHttps = siteHttps(config, true),
+  nginx: NginxFeatures = { http2Directive: false },
 ): RenderedFile {
   const id = layout.nginxId;
   const upstreams = config.services
@@ -157,6 +164,7 @@ export function renderSite(
       ? "\n" +
         fill(readTemplate("nginx/tls.conf"), {
           id,
+          http2: nginx.http2Directive ? "    http2 on;\n" : "",
           cert: paths.cert,
           key: paths.key,
           hsts: config.tls.hstsSec
@@ -185,9 +193,9 @@ export function renderSite(
       id,
       upstreams,
       locations,
-      // `listen ... ssl http2` rather than `http2 on;` (nginx >= 1.25.1): Debian 12 ships 1.22, and
-      // later versions still accept this form (with a deprecation warning).
-      listen: tls === "" ? config.nginx.listen : `${tlsPort} ssl http2`,
+      // `listen ... ssl http2` where `http2 on;` is unknown (before nginx 1.25.1: Debian 12 ships 1.22);
+      // later versions warn that the listen form is deprecated, so they get the directive.
+      listen: tls === "" ? config.nginx.listen : `${tlsPort} ssl${nginx.http2Directive ? "" : " http2"}`,
       defaultServer,
       serverName,
       tls,

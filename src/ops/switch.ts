@@ -5,7 +5,14 @@ import { readIfExists, writeAtomic } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
 import { gitUserIfAny } from "./host.js";
 import { certonly } from "../adapters/certbot.js";
-import { askLive, confirmLive, reload, testConfig } from "../adapters/nginx.js";
+import {
+  askLive,
+  confirmLive,
+  hasHttp2Directive,
+  nginxVersion,
+  reload,
+  testConfig,
+} from "../adapters/nginx.js";
 import type { Color } from "../config/types.js";
 import { nginxHost, type Context } from "../context.js";
 import { RfError } from "../errors.js";
@@ -16,7 +23,9 @@ import {
   renderLiveInclude,
   renderPreviewInclude,
   renderSite,
+  type NginxFeatures,
   type RenderedFile,
+  type SiteHttps,
 } from "../core/render.js";
 
 async function linkTarget(p: string): Promise<string | null> {
@@ -62,11 +71,16 @@ async function applyNginx(
   await reload(ctx.run);
 }
 
+/** nginx is asked its version only for an HTTPS site, the one part whose syntax depends on it. */
+async function nginxFeatures(ctx: Context, https: SiteHttps): Promise<NginxFeatures> {
+  return { http2Directive: https === "on" && hasHttp2Directive(await nginxVersion(ctx.run)) };
+}
+
 /** Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed. */
 export async function switchTo(ctx: Context, to: Color, sha: string): Promise<void> {
   const { layout, config, log } = ctx;
   const certificate = await siteCertificate(config);
-  const site = renderSite(config, layout, certificate.https);
+  const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
   const files = [site, renderLiveInclude(config, layout, to, sha)];
   if (previewEnabled(config)) {
     const idleSha = await headSha(layout.checkout(other(to)), gitUserIfAny(ctx));
@@ -117,7 +131,7 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
     return;
   }
   log.info({ tls: "issued", names: missing }, `certificate issued for ${missing.join(", ")}`);
-  await applyNginx(ctx, [renderSite(config, layout, "on")]);
+  await applyNginx(ctx, [renderSite(config, layout, "on", await nginxFeatures(ctx, "on"))]);
   await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
 }
 

@@ -312,6 +312,14 @@ describe("renderSite with [tls]", () => {
     expect(http).not.toContain("proxy_pass");
   });
 
+  it("uses `http2 on;` on an nginx that has it (>= 1.25.1) instead of the deprecated listen form", () => {
+    const { config, layout } = setup(files);
+    const [tls] = servers(renderSite(config, layout, "on", { http2Directive: true }).content);
+    expect(tls).toMatch(/^ {4}listen 443 ssl default_server deferred;$/m);
+    expect(tls).toMatch(/^ {4}http2 on;$/m);
+    expect(tls).not.toMatch(/listen .*http2/);
+  });
+
   it("sends HSTS only when asked, and redirects to a port other than 443 by number", () => {
     const { config, layout } = setup((c) => {
       files(c);

@@ -59,6 +59,8 @@ describe("switchTo with certbot", () => {
       "systemctl kill --kill-whom=main --signal=HUP nginx.service",
       `install -d -m 0755 -o root -g root ${ACME_WEBROOT}`,
       ["certbot", ...certbotArgs(ctx.config)].join(" "),
+      // the HTTPS site's http2 syntax depends on the version
+      "nginx -v",
       "nginx -t -q",
       "systemctl kill --kill-whom=main --signal=HUP nginx.service",
     ]);
