@@ -1,4 +1,6 @@
 // systemctl and journalctl, one verb each.
+import { lstat } from "node:fs/promises";
+import path from "node:path";
 import type { Runner } from "../exec/runner.js";
 
 export interface UnitStatus {
@@ -56,6 +58,54 @@ export async function status(run: Runner, unit: string): Promise<UnitStatus> {
     result: props.Result ?? "unknown",
     execMainStatus: Number(props.ExecMainStatus ?? 0),
   };
+}
+
+/** ActiveState of each unit, in one `systemctl show` for all of them. */
+export async function activeStates(run: Runner, units: string[]): Promise<Map<string, string>> {
+  const states = new Map<string, string>();
+  if (units.length === 0) return states;
+  const r = await run("systemctl", ["show", "--property=Id,ActiveState", ...units], { reject: false });
+  // One block per unit, blank-line separated, in the order asked.
+  for (const block of r.stdout.split(/\n\s*\n/)) {
+    const props = new Map(
+      block
+        .split("\n")
+        .filter((l) => l.includes("="))
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+    );
+    const id = props.get("Id");
+    if (id) states.set(id, props.get("ActiveState") ?? "unknown");
+  }
+  return states;
+}
+
+/**
+ * Units started at boot, read from the `multi-user.target.wants` links `systemctl enable` makes for
+ * our units (WantedBy=multi-user.target): a look at the disk, no process, so a switch pays for
+ * `systemctl enable` only when something changes.
+ */
+export async function enabledAtBoot(systemdDir: string, units: string[]): Promise<Set<string>> {
+  const wants = path.join(systemdDir, "multi-user.target.wants");
+  const found = await Promise.all(
+    units.map((u) =>
+      lstat(path.join(wants, u)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return new Set(units.filter((_, i) => found[i]));
+}
+
+// --no-reload: the links are what the next boot reads; the running manager needs no reload for them.
+export async function enable(run: Runner, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", ["enable", "--no-reload", ...units], { code: "SYSTEMD", hint });
+}
+
+export async function disable(run: Runner, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", ["disable", "--no-reload", ...units], { code: "SYSTEMD", hint });
 }
 
 export async function isActive(run: Runner, unit: string): Promise<boolean> {

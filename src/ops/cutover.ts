@@ -4,6 +4,7 @@ import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { afterSwitch, type State } from "../core/state.js";
+import { bootLiveOrWarn } from "./boot.js";
 import { drain, retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
 import { scheduleStandbyExpiry } from "./standby.js";
@@ -31,9 +32,12 @@ export async function cutover(
   const flipAt = Date.now();
   let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null, staged: null };
   await saveState(ctx.layout, next);
+  // Alongside the watch, so the switch and the rollback take no longer for it.
+  const boot = bootLiveOrWarn(ctx, to);
 
   const problem =
     ctx.config.switch.watchSec > 0 ? await steps.run("watch", () => watchNewColor(ctx, to, flipAt)) : null;
+  await boot;
   if (problem) {
     ctx.log.error({ color: to, reason: problem }, problem);
     if (!from) {
@@ -44,6 +48,7 @@ export async function cutover(
     await steps.run("switch back", () => switchTo(ctx, from.color, from.sha), { to: from.color });
     next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
     await saveState(ctx.layout, next);
+    await bootLiveOrWarn(ctx, from.color);
     // Requests and websocket sessions nginx's old workers still hold on it finish first, as in a retire.
     const backAt = Date.now();
     await steps.run("stop failed color", async () => {

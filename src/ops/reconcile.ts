@@ -3,12 +3,13 @@
 import { readIfExists } from "../adapters/files.js";
 import { headSha } from "../adapters/git.js";
 import { loadState, saveState } from "../adapters/state-store.js";
-import { status as unitStatus } from "../adapters/systemd.js";
+import { activeStates, status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { other } from "../core/layout.js";
 import { parseLiveInclude } from "../core/render.js";
 import type { State } from "../core/state.js";
+import { bootLiveOrWarn } from "./boot.js";
 import { gitUserIfAny } from "./host.js";
 import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
@@ -19,8 +20,12 @@ function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }
   return loadState(ctx.layout, host, ctx.log);
 }
 
+/** The state as saved, less a standby that no longer runs (after a reboot): for status and reports. */
 export async function readState(ctx: Context): Promise<State> {
-  return (await loadHostState(ctx)).state;
+  const state = (await loadHostState(ctx)).state;
+  return state.standby && !(await standbyRuns(ctx, state.standby.color))
+    ? { ...state, standby: null }
+    : state;
 }
 
 export interface ReconcileOptions {
@@ -75,6 +80,8 @@ export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Prom
   }
   state = await expireStandby(ctx, state);
   await stopLeftover(ctx, state);
+  // Converges what starts at boot, for a host an older rf-agent (or a failed enable) left behind.
+  if (state.live) await bootLiveOrWarn(ctx, state.live.color);
   await saveState(ctx.layout, state);
   return state;
 }
@@ -83,7 +90,12 @@ export async function expireStandby(ctx: Context, state: State): Promise<State> 
   const sb = state.standby;
   if (!sb) return state;
   if (state.live?.color === sb.color) return { ...state, standby: null };
-  if (new Date(sb.until).getTime() > ctx.now().getTime()) return state;
+  if (new Date(sb.until).getTime() > ctx.now().getTime()) {
+    if (await standbyRuns(ctx, sb.color)) return state;
+    // Nothing restarts it: it is not enabled, and its expiry timer was transient.
+    ctx.log.info({ color: sb.color }, `the warm standby of ${sb.color} no longer runs (the host rebooted?)`);
+    return { ...state, standby: null };
+  }
   ctx.log.info({ color: sb.color }, `warm standby of ${sb.color} expired: stopping it`);
   // Stopping is idempotent; every unit of the color, whichever is still up.
   await stopColor(ctx, sb.color);
@@ -91,6 +103,17 @@ export async function expireStandby(ctx: Context, state: State): Promise<State> 
 }
 
 const RUNNING = new Set(["active", "activating", "reloading", "deactivating"]);
+
+/**
+ * Whether any unit of a recorded standby still runs (one `systemctl show`). After a reboot none
+ * does; when systemd gives no answer the record is kept, as before.
+ */
+async function standbyRuns(ctx: Context, color: Color): Promise<boolean> {
+  const units = ctx.layout.units(color);
+  const states = await activeStates(ctx.run, units);
+  if (!units.every((u) => states.has(u))) return true;
+  return units.some((u) => RUNNING.has(states.get(u) ?? ""));
+}
 
 /**
  * Besides the live color, only a warm standby (or a staged release) may run. Anything else was left by

@@ -1,6 +1,12 @@
+import { mkdir, symlink } from "node:fs/promises";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  activeStates,
   daemonReload,
+  disable,
+  enable,
+  enabledAtBoot,
   isActive,
   journalTail,
   resetFailed,
@@ -10,7 +16,7 @@ import {
   stop,
   systemdRunning,
 } from "../../../src/adapters/systemd.js";
-import { fakeRunner } from "../helpers/fakes.js";
+import { fakeRunner, tempDir } from "../helpers/fakes.js";
 
 const UNITS = ["demo-api@blue.service", "demo-web@blue.service"];
 const line = (c: { file: string; args: string[] }) => [c.file, ...c.args].join(" ");
@@ -114,5 +120,54 @@ describe("isActive / systemdRunning / journalTail", () => {
     const run = fakeRunner(() => ({ stdout: "line 1\nline 2\n" }));
     expect(await journalTail(run, "demo-api@blue.service", 15)).toBe("line 1\nline 2");
     expect(line(run.calls[0]!)).toBe("journalctl -u demo-api@blue.service -n 15 --no-pager -o short-iso");
+  });
+});
+
+describe("boot", () => {
+  it("enable and disable name every unit in one call, without a daemon reload, and skip an empty list", async () => {
+    const run = fakeRunner();
+    await enable(run, UNITS);
+    await disable(run, ["demo-api@green.service"]);
+    await enable(run, []);
+    await disable(run, []);
+    expect(run.calls.map(line)).toEqual([
+      "systemctl enable --no-reload demo-api@blue.service demo-web@blue.service",
+      "systemctl disable --no-reload demo-api@green.service",
+    ]);
+  });
+
+  it("enabledAtBoot reads the multi-user.target.wants links, no process", async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await mkdir(path.join(dir, "multi-user.target.wants"));
+      await symlink(
+        "../demo-api@.service",
+        path.join(dir, "multi-user.target.wants", "demo-api@blue.service"),
+      );
+      expect(await enabledAtBoot(dir, [...UNITS, "nginx.service"])).toEqual(
+        new Set(["demo-api@blue.service"]),
+      );
+      expect(await enabledAtBoot(path.join(dir, "nowhere"), UNITS)).toEqual(new Set());
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("activeStates asks once for all units and reads each block", async () => {
+    const run = fakeRunner(() => ({
+      stdout:
+        "Id=demo-api@blue.service\nActiveState=active\n\nId=demo-web@blue.service\nActiveState=inactive\n",
+    }));
+    expect(await activeStates(run, UNITS)).toEqual(
+      new Map([
+        ["demo-api@blue.service", "active"],
+        ["demo-web@blue.service", "inactive"],
+      ]),
+    );
+    expect(run.calls.map(line)).toEqual([
+      "systemctl show --property=Id,ActiveState demo-api@blue.service demo-web@blue.service",
+    ]);
+    expect(await activeStates(run, [])).toEqual(new Map());
+    expect(run.calls).toHaveLength(1);
   });
 });

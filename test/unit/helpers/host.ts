@@ -1,6 +1,6 @@
 // A pretend host in a temp dir for the ops tests: nginx, systemd and the services are fakes
 // that keep just enough state to answer like the real ones.
-import { readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Color, Config } from "../../../src/config/types.js";
@@ -55,6 +55,23 @@ export async function fakeHost(
       const color = colorOfUnit(rest.at(-1) ?? "");
       return { exitCode: color === null || host.active[color] ? 0 : 3 };
     }
+    // activeStates(): one block per unit, as systemd prints them
+    if (verb === "show" && rest[0] === "--property=Id,ActiveState") {
+      const blocks = rest.slice(1).map((unit) => {
+        const color = colorOfUnit(unit);
+        return `Id=${unit}\nActiveState=${color && host.active[color] ? "active" : "inactive"}`;
+      });
+      return { stdout: blocks.join("\n\n") };
+    }
+    // enable/disable make and remove the multi-user.target.wants links, as systemctl does
+    if ((verb === "enable" || verb === "disable") && rest[0] === "--no-reload") {
+      const wants = path.join(dirsUnder(dir).systemdDir, "multi-user.target.wants");
+      mkdirSync(wants, { recursive: true });
+      for (const unit of rest.slice(1)) {
+        rmSync(path.join(wants, unit), { force: true });
+        if (verb === "enable") symlinkSync(`../${unit.replace(/@[a-z]+\./, "@.")}`, path.join(wants, unit));
+      }
+    }
     if (verb === "stop" || verb === "restart" || verb === "start") {
       for (const unit of rest) {
         const color = colorOfUnit(unit);
@@ -83,6 +100,12 @@ export async function fakeHost(
   const ctx: Context = fakeContext(config, { run, get, log, dirs: dirsUnder(dir), sleep: parts.sleep });
   await mkdir(path.dirname(ctx.layout.siteLinkPath), { recursive: true });
   return { ctx, run, get, records };
+}
+
+/** Units enabled for boot: the multi-user.target.wants links under the pretend host's systemd dir. */
+export function enabledUnits(dir: string): string[] {
+  const wants = path.join(dirsUnder(dir).systemdDir, "multi-user.target.wants");
+  return existsSync(wants) ? readdirSync(wants).sort() : [];
 }
 
 /** Writes the live include as a previous run would have. */

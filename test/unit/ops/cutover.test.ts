@@ -9,7 +9,7 @@ import { cutover } from "../../../src/ops/cutover.js";
 import { Steps } from "../../../src/ops/steps.js";
 import { sha } from "../helpers/config.js";
 import { tempDir } from "../helpers/fakes.js";
-import { fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
+import { enabledUnits, fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
 
 const T0 = new Date("2025-04-01T08:00:00.000Z").getTime();
 let dir: string;
@@ -152,5 +152,63 @@ describe("cutover", () => {
     const r = await cutover(ctx, steps, state, "green", sha("b"));
     expect(r.state.live?.color).toBe("green");
     expect(steps.records.map((s) => s.step)).toEqual(["switch nginx", "drain + stop old"]);
+  });
+});
+
+describe("cutover and boot", () => {
+  const bootCalls = (run: { calls: { file: string; args: string[] }[] }) =>
+    run.calls
+      .filter((c) => c.file === "systemctl" && ["enable", "disable"].includes(c.args[0] ?? ""))
+      .map((c) => c.args.join(" "));
+
+  it("enables the new color (and nginx) for boot and disables the old one, with the old as standby too", async () => {
+    const host = hostModel();
+    const { ctx, run, steps, state } = await blueLive(host, (c) => (c.switch.standbySec = 300));
+    await cutover(ctx, steps, state, "green", sha("b"));
+    expect(bootCalls(run)).toEqual([
+      "enable --no-reload demo-api@green.service demo-web@green.service nginx.service",
+    ]);
+    expect(enabledUnits(dir)).toEqual(["demo-api@green.service", "demo-web@green.service", "nginx.service"]);
+    // the standby runs now, but a reboot would not bring it back
+    expect(host.active.blue).toBe(true);
+  });
+
+  it("moves the enablement from the old color to the new one on the next switch", async () => {
+    const host = hostModel();
+    const { ctx, run, steps, state } = await blueLive(host);
+    await run("systemctl", ["enable", "--no-reload", "demo-api@blue.service", "demo-web@blue.service"]);
+    run.calls.length = 0;
+    await cutover(ctx, steps, state, "green", sha("b"));
+    expect(bootCalls(run)).toEqual([
+      "enable --no-reload demo-api@green.service demo-web@green.service nginx.service",
+      "disable --no-reload demo-api@blue.service demo-web@blue.service",
+    ]);
+    expect(enabledUnits(dir)).toEqual(["demo-api@green.service", "demo-web@green.service", "nginx.service"]);
+  });
+
+  it("gives boot back to the old color when the watch switches back", async () => {
+    const host = hostModel();
+    const { ctx, steps, state } = await blueLive(host);
+    host.healthy.green = false;
+    await cutover(ctx, steps, state, "green", sha("b")).catch(() => undefined);
+    expect(enabledUnits(dir)).toEqual(["demo-api@blue.service", "demo-web@blue.service", "nginx.service"]);
+  });
+
+  it("only warns when systemctl enable fails: the release is live either way", async () => {
+    const host = hostModel();
+    const { ctx, steps, state, records } = await blueLive(host);
+    const inner = ctx.run;
+    ctx.run = Object.assign(
+      async (file: string, args: string[], opts?: Parameters<typeof inner>[2]) =>
+        file === "systemctl" && args[0] === "enable"
+          ? Promise.reject(new RfError("SYSTEMD", "systemctl enable failed"))
+          : inner(file, args, opts),
+      { calls: [] },
+    );
+    const r = await cutover(ctx, steps, state, "green", sha("b"));
+    expect(r.state.live?.color).toBe("green");
+    expect(
+      records.some((x) => x.level === 40 && String(x.msg).startsWith("could not enable the green color")),
+    ).toBe(true);
   });
 });

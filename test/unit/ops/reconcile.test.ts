@@ -6,10 +6,10 @@ import type { Color } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
 import { parseLiveInclude } from "../../../src/core/render.js";
 import { emptyState, type State } from "../../../src/core/state.js";
-import { expireStandby, reconcile } from "../../../src/ops/reconcile.js";
+import { expireStandby, readState, reconcile } from "../../../src/ops/reconcile.js";
 import { sha } from "../helpers/config.js";
 import { type fakeRunner, tempDir } from "../helpers/fakes.js";
-import { fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
+import { enabledUnits, fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -140,9 +140,28 @@ describe("expireStandby", () => {
   const stops = (run: ReturnType<typeof fakeRunner>) =>
     run.calls.filter((c) => c.args[0] === "stop").map((c) => c.args.slice(1));
 
-  it("keeps a standby whose time is not up, touching nothing", async () => {
+  it("keeps a running standby whose time is not up, only asking systemd whether it runs", async () => {
     const { ctx, run } = await ctxAt({ blue: true, green: true });
     const state = withStandby("blue", new Date(NOW.getTime() + 1000));
+    expect(await expireStandby(ctx, state)).toBe(state);
+    expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+      "systemctl show --property=Id,ActiveState demo-api@blue.service demo-web@blue.service",
+    ]);
+  });
+
+  it("forgets a standby that no longer runs before its time is up (the host rebooted)", async () => {
+    const { ctx, run, records } = await ctxAt({ blue: false, green: true });
+    const next = await expireStandby(ctx, withStandby("blue", new Date(NOW.getTime() + 60_000)));
+    expect(next.standby).toBeNull();
+    expect(stops(run)).toEqual([]);
+    expect(records.some((r) => r.color === "blue" && String(r.msg).includes("no longer runs"))).toBe(true);
+  });
+
+  it("keeps the standby record when systemd gives no answer about its units", async () => {
+    const { ctx, run } = await ctxAt({ blue: true, green: true });
+    const state = withStandby("blue", new Date(NOW.getTime() + 1000));
+    const silent = Object.assign(async () => ({ exitCode: 1, stdout: "", stderr: "" }), { calls: [] });
+    ctx.run = silent;
     expect(await expireStandby(ctx, state)).toBe(state);
     expect(run.calls).toHaveLength(0);
   });
@@ -166,5 +185,74 @@ describe("expireStandby", () => {
     const next = await expireStandby(ctx, withStandby("green", new Date(NOW.getTime() - 1), "green"));
     expect(next.standby).toBeNull();
     expect(run.calls).toHaveLength(0);
+  });
+});
+
+describe("reconcile and boot", () => {
+  const blueLiveState = (over: Partial<State> = {}): State => ({
+    ...emptyState("demo"),
+    live: { color: "blue", sha: sha("a"), since: "2025-01-01T00:00:00.000Z" },
+    ...over,
+  });
+
+  it("enables the live color and nginx and disables the other color, in one call each", async () => {
+    const host = hostModel({
+      served: { color: "blue", sha: sha("a") },
+      active: { blue: true, green: false },
+    });
+    const { ctx, run } = await fakeHost(dir, host);
+    await writeInclude(ctx, "blue", sha("a"));
+    await saveState(ctx.layout, blueLiveState());
+    // an older run left green enabled
+    await run("systemctl", ["enable", "--no-reload", "demo-api@green.service", "demo-web@green.service"]);
+    run.calls.length = 0;
+    await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(enabledUnits(dir)).toEqual(["demo-api@blue.service", "demo-web@blue.service", "nginx.service"]);
+    const boot = run.calls.filter((c) => ["enable", "disable"].includes(c.args[0] ?? ""));
+    expect(boot.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+      "systemctl enable --no-reload demo-api@blue.service demo-web@blue.service nginx.service",
+      "systemctl disable --no-reload demo-api@green.service demo-web@green.service",
+    ]);
+  });
+
+  it("runs no systemctl at all when what starts at boot already agrees", async () => {
+    const host = hostModel({
+      served: { color: "blue", sha: sha("a") },
+      active: { blue: true, green: false },
+    });
+    const { ctx, run } = await fakeHost(dir, host);
+    await writeInclude(ctx, "blue", sha("a"));
+    await saveState(ctx.layout, blueLiveState());
+    await reconcile(ctx, { askNginx: "on-disagreement" });
+    run.calls.length = 0;
+    await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(run.calls.filter((c) => ["enable", "disable"].includes(c.args[0] ?? ""))).toEqual([]);
+  });
+
+  it("after a reboot forgets the standby that did not come back and keeps it disabled", async () => {
+    const host = hostModel({
+      served: { color: "blue", sha: sha("a") },
+      active: { blue: true, green: false },
+    });
+    const { ctx } = await fakeHost(dir, host);
+    await writeInclude(ctx, "blue", sha("a"));
+    const until = new Date(Date.now() + 600_000).toISOString();
+    await saveState(ctx.layout, blueLiveState({ standby: { color: "green", until } }));
+    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
+    expect(state.standby).toBeNull();
+    expect((await saved(ctx)).standby).toBeNull();
+    expect(enabledUnits(dir)).toEqual(["demo-api@blue.service", "demo-web@blue.service", "nginx.service"]);
+    expect(host.active).toEqual({ blue: true, green: false });
+  });
+
+  it("readState (status) shows no standby that does not run, and saves nothing", async () => {
+    const host = hostModel({ active: { blue: true, green: false } });
+    const { ctx } = await fakeHost(dir, host);
+    const until = new Date(Date.now() + 600_000).toISOString();
+    await saveState(ctx.layout, blueLiveState({ standby: { color: "green", until } }));
+    expect((await readState(ctx)).standby).toBeNull();
+    expect((await saved(ctx)).standby).toEqual({ color: "green", until });
+    host.active.green = true;
+    expect((await readState(ctx)).standby).toEqual({ color: "green", until });
   });
 });
