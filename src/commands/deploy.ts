@@ -19,6 +19,7 @@ import type { Color } from "../config/types.js";
 import { checkRequiredEnv } from "../ops/env.js";
 import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
 import { previewUrl, showInPreview } from "../ops/switch.js";
+import { siteCertificate } from "../ops/certificate.js";
 import { fileDiff } from "./diff.js";
 
 export interface DeployOptions {
@@ -137,7 +138,8 @@ async function dryRun(ctx: Context, opts: DeployOptions): Promise<Outcome> {
   const units = renderUnits(ctx.config, ctx.layout, idle, group);
   const files = [
     ...units,
-    renderSite(ctx.config, ctx.layout),
+    // certbot's site is plain HTTP with the ACME path until its certificate exists
+    renderSite(ctx.config, ctx.layout, (await siteCertificate(ctx.config)).https),
     renderLiveInclude(ctx.config, ctx.layout, idle, sha),
   ];
   const diffs: string[] = [];
