@@ -2,7 +2,7 @@
 // consumes them all once it holds the lock. The .path unit starts the deploy while any is pending.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, readdir, unlink, type FileHandle } from "node:fs/promises";
+import { lstat, open, readdir, rename, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod/mini";
 import { writeAtomic } from "../adapters/files.js";
@@ -62,11 +62,12 @@ const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
 /** An entry of an opened directory, reached through the descriptor: openat(2) for Node. */
 const beneath = (dir: FileHandle, name: string) => `/proc/self/fd/${dir.fd}/${name}`;
 
-function refuse(dir: string, problem: string): RfError {
-  return new RfError("STATE", `webhook spool ${dir}: ${problem}; its requests are not read`, {
+function refuse(dir: string, problem: string, setAside?: string): RfError {
+  const aside = setAside ? `; set aside as ${setAside}` : "";
+  return new RfError("STATE", `webhook spool ${dir}: ${problem}; its requests are not read${aside}`, {
     hint:
-      "someone with the webhook listener's user changed its state directory; stop the listener, " +
-      "look at what is there, then `rf-agent uninstall` and `rf-agent install` to recreate it",
+      "someone with the webhook listener's user changed its state directory: look at what is there; " +
+      "the listener makes a new spool with its next request",
   });
 }
 
@@ -74,15 +75,32 @@ function refuse(dir: string, problem: string): RfError {
  * The spool directory, opened one component at a time below `top` without following a symlink,
  * each a directory owned by root, us or the listener's user, writable by no one else. Null when
  * it does not exist (nothing pending); throws when it is not what the listener would have made.
+ * A refused spool itself (what the listener's user can change) is renamed aside through its
+ * parent's descriptor, so the .path unit, which follows links, stops starting deploys for it.
  */
 async function openSpool(dir: string, trust: SpoolTrust): Promise<FileHandle | null> {
   const rel = path.relative(trust.top, dir);
   if (!rel || rel.startsWith("..") || path.isAbsolute(rel)) throw refuse(dir, `not below ${trust.top}`);
   const ownerOk = (uid: number) => uid === 0 || (trust.owner ?? listenerOrUs)(uid);
+  const parts = rel.split(path.sep);
+  let parent: FileHandle | undefined;
   let handle: FileHandle | undefined = await open(trust.top, O_RDONLY | O_DIRECTORY);
   let here = trust.top;
+  const fail = async (i: number, part: string, problem: string): Promise<never> => {
+    const last = i === parts.length - 1;
+    const aside = `${part}.refused-${Date.now()}`;
+    // rename(2) moves the entry itself, whatever it is, and follows nothing.
+    const moved =
+      last && parent
+        ? await rename(beneath(parent, part), beneath(parent, aside)).then(
+            () => true,
+            () => false,
+          )
+        : false;
+    throw refuse(dir, problem, moved ? path.join(path.dirname(here), aside) : undefined);
+  };
   try {
-    for (const part of rel.split(path.sep)) {
+    for (const [i, part] of parts.entries()) {
       here = path.join(here, part);
       let next: FileHandle;
       try {
@@ -96,20 +114,29 @@ async function openSpool(dir: string, trust: SpoolTrust): Promise<FileHandle | n
           (st) => st.isSymbolicLink(),
           () => false,
         );
-        throw refuse(dir, `${here} is ${link ? "a symlink" : "not a directory"}`);
+        await parent?.close();
+        parent = handle;
+        handle = undefined;
+        return await fail(i, part, `${here} is ${link ? "a symlink" : "not a directory"}`);
       }
-      await handle.close();
+      await parent?.close();
+      parent = handle;
       handle = next;
       const st = await handle.stat();
-      if (!ownerOk(st.uid)) throw refuse(dir, `${here} is owned by uid ${st.uid}`);
+      if (!ownerOk(st.uid)) return await fail(i, part, `${here} is owned by uid ${st.uid}`);
       if ((st.mode & 0o022) !== 0)
-        throw refuse(dir, `${here} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+        return await fail(
+          i,
+          part,
+          `${here} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`,
+        );
     }
     const spool = handle;
     handle = undefined;
     return spool;
   } finally {
     await handle?.close();
+    await parent?.close();
   }
 }
 

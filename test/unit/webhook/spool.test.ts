@@ -3,9 +3,11 @@ import {
   chmod,
   chown,
   link,
+  lstat,
   mkdir,
   readdir,
   readFile,
+  readlink,
   rename,
   rm,
   stat,
@@ -119,6 +121,15 @@ describe("consumeRequests", () => {
     expect(e).toMatchObject({ code: "STATE", message: expect.stringContaining(`${spool} is a symlink`) });
     expect(await readdir(decoy)).toEqual([name]);
     expect(JSON.stringify(records)).not.toContain("decoy-1");
+    // The link itself is set aside (the .path unit would otherwise start deploys for it forever),
+    // still pointing where it did; the next look finds no spool at all.
+    const [aside] = (await readdir(path.dirname(spool))).filter((n) => n.startsWith("spool.refused-"));
+    expect(e).toMatchObject({
+      message: expect.stringContaining(`set aside as ${path.dirname(spool)}/${aside}`),
+    });
+    expect(await readlink(path.join(path.dirname(spool), aside!))).toBe(decoy);
+    expect(await consumeRequests(spool, log, trust)).toEqual([]);
+    expect(await readdir(decoy)).toEqual([name]);
   });
 
   it("refuses a symlinked directory on the way down, and a spool that is not a directory", async () => {
@@ -132,6 +143,8 @@ describe("consumeRequests", () => {
       message: expect.stringContaining(`${path.join(dir, "private", "state")} is a symlink`),
     });
     expect(await readdir(path.join(elsewhere, "spool"))).toHaveLength(1);
+    // root's own directories are never moved: only root could have made that link
+    expect((await lstat(path.join(dir, "private", "state"))).isSymbolicLink()).toBe(true);
 
     await rm(path.join(dir, "private", "state"));
     await mkdir(path.join(dir, "private", "state"), { mode: 0o700 });
@@ -144,7 +157,8 @@ describe("consumeRequests", () => {
     await chmod(spool, 0o777);
     const e = await consumeRequests(spool, captureLogger().log, trust).catch((x: unknown) => x);
     expect(e).toMatchObject({ message: expect.stringContaining("writable by group or others") });
-    await chmod(spool, 0o700);
+    await rm(spool, { recursive: true, force: true });
+    await mkdir(spool, { mode: 0o700 });
     // Someone else's: as root, hand it to another uid; otherwise trust only another uid than ours.
     const stranger = 4242;
     const asRoot = process.geteuid?.() === 0;
