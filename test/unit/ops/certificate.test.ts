@@ -2,15 +2,16 @@
 // HTTPS; a failing certbot is a warning that leaves the plain site serving. (No certificate exists
 // under /etc/letsencrypt/live/rf-agent-demo on a machine running unit tests.)
 import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { renderSite } from "../../../src/core/render.js";
 import { ACME_WEBROOT, certbotArgs } from "../../../src/core/tls.js";
 import type { Runner } from "../../../src/exec/runner.js";
-import { siteCertificate } from "../../../src/ops/certificate.js";
+import { formatTls, siteCertificate, tlsReport, tlsVerdict } from "../../../src/ops/certificate.js";
 import { switchTo } from "../../../src/ops/switch.js";
 import { sha, testConfig } from "../helpers/config.js";
-import { tempDir } from "../helpers/fakes.js";
+import { fakeContext, fakeRunner, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";
 
 let dir: string;
@@ -85,5 +86,70 @@ describe("switchTo with certbot", () => {
     const warning = records.find((r) => r.tls === "not-issued");
     expect(warning).toMatchObject({ level: 40, names: ["app.example.com"] });
     expect(String(warning?.details)).toContain("Challenge failed for domain app.example.com");
+  });
+});
+
+// A self-signed certificate for app.example.com and *.cdn.example.com, valid until 2036-11-29T05:16:23Z.
+const FIXTURE = fileURLToPath(new URL("../../fixtures/tls/app.example.com.pem", import.meta.url));
+
+function filesContext(serverName: string, now: string) {
+  const config = testConfig((c) => {
+    c.nginx.serverName = serverName;
+    c.tls = { ...c.tls, mode: "files", cert: FIXTURE, key: "/etc/ssl/private/app.key" };
+  });
+  const run = fakeRunner();
+  return { ctx: { ...fakeContext(config, { run }), now: () => new Date(now) }, run };
+}
+
+describe("tlsReport / tlsVerdict", () => {
+  it("has nothing to say with tls off", async () => {
+    expect(await tlsReport(fakeContext(testConfig()))).toBeNull();
+  });
+
+  it("reads the operator's certificate: expiry, days left, names it lacks; no timer asked", async () => {
+    const { ctx, run } = filesContext("app.example.com www.app.example.com", "2026-12-02T00:00:00Z");
+    const r = await tlsReport(ctx);
+    expect(r).toEqual({
+      mode: "files",
+      cert: FIXTURE,
+      notAfter: "2036-11-29T05:16:23.000Z",
+      daysLeft: 3650,
+      missing: ["www.app.example.com"],
+      renewal: null,
+    });
+    expect(run.calls).toEqual([]);
+    expect(formatTls(r!)).toBe("https    files: expires 2036-11-29 (3650 days), lacks www.app.example.com");
+    expect(tlsVerdict(r!)).toMatchObject({
+      ok: false,
+      fix: "use a certificate that covers every [nginx] server_name",
+    });
+  });
+
+  it("passes a covering certificate, and fails it 14 days before expiry", async () => {
+    const fresh = await tlsReport(filesContext("_", "2026-12-02T00:00:00Z").ctx);
+    expect(tlsVerdict(fresh!)).toEqual({ ok: true, detail: "files: expires 2036-11-29 (3650 days)" });
+    const late = await tlsReport(filesContext("app.example.com", "2036-11-20T00:00:00Z").ctx);
+    expect(late?.daysLeft).toBe(9);
+    expect(tlsVerdict(late!)).toMatchObject({
+      ok: false,
+      fix: `replace ${FIXTURE} with a renewed certificate, then systemctl reload nginx`,
+    });
+  });
+
+  it("with certbot and no certificate yet: says so, with the renewal timer's state", async () => {
+    const run = fakeRunner((_file, args) => ({ exitCode: args[0] === "is-active" ? 3 : 0 }));
+    const ctx = fakeContext(testConfig(certbot), { run });
+    const r = await tlsReport(ctx);
+    expect(r).toMatchObject({ mode: "certbot", notAfter: null, missing: ["app.example.com"] });
+    expect(r?.renewal).toEqual({ timer: "certbot.timer", enabled: true, active: false });
+    expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+      "systemctl is-enabled --quiet certbot.timer",
+      "systemctl is-active --quiet certbot.timer",
+    ]);
+    expect(formatTls(r!)).toBe(
+      "https    certbot: no certificate at /etc/letsencrypt/live/rf-agent-demo/fullchain.pem yet; renewed by certbot.timer (enabled, inactive)",
+    );
+    expect(tlsVerdict(r!).ok).toBe(false);
+    expect(tlsVerdict(r!).fix).toMatch(/^run `rf-agent deploy`: it asks certbot/);
   });
 });
