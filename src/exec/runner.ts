@@ -1,8 +1,16 @@
 // The one place rf-agent starts child processes (except git, which simple-git runs).
+import { readFile } from "node:fs/promises";
 import { execa, ExecaError } from "execa";
 import { RfError, type ErrorCode } from "../errors.js";
 import type { Logger } from "../log.js";
-import { runtimeSec, sandboxArgv, sandboxUnitName, STOP_TIMEOUT_SEC, systemdExitReason } from "./sandbox.js";
+import {
+  runtimeSec,
+  sandboxArgv,
+  sandboxUnitName,
+  STOP_TIMEOUT_SEC,
+  systemdExitReason,
+  unitOfCgroup,
+} from "./sandbox.js";
 
 export interface RunAs {
   uid: number;
@@ -62,9 +70,16 @@ export interface SandboxTools {
   systemctl: string;
   /** How long past RuntimeMaxSec= + TimeoutStopSec= before rf-agent stops the unit itself. */
   backstopMs: number;
+  /** Where rf-agent reads the unit it runs in (the sandboxed command is bound to it). */
+  cgroupFile: string;
 }
 
-const SYSTEMD_TOOLS: SandboxTools = { systemdRun: "systemd-run", systemctl: "systemctl", backstopMs: 5000 };
+const SYSTEMD_TOOLS: SandboxTools = {
+  systemdRun: "systemd-run",
+  systemctl: "systemctl",
+  backstopMs: 5000,
+  cgroupFile: "/proc/self/cgroup",
+};
 
 const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -79,9 +94,12 @@ export function tail(text: string, lines = 15): string {
 }
 
 export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): Runner {
+  let caller: Promise<string | null> | undefined;
   return async (file, args, options = {}) => {
-    if (options.as && options.sandbox)
-      return runSandboxed(log, tools, file, args, options, options.as, options.sandbox);
+    if (options.as && options.sandbox) {
+      caller ??= readFile(tools.cgroupFile, "utf8").then(unitOfCgroup, () => null);
+      return runSandboxed(log, tools, file, args, options, options.as, options.sandbox, await caller);
+    }
     log.debug(
       { cmd: maskUrlCredentials([file, ...args].join(" ")), cwd: options.cwd, as: options.as?.uid },
       "run",
@@ -127,7 +145,8 @@ function io(options: RunOptions) {
  * The command in a transient unit (src/exec/sandbox.ts). systemd-run --wait --pipe hands the command
  * our stdin/stdout/stderr and exits with its status; when the main process exits or RuntimeMaxSec=
  * is reached, systemd kills everything left in the unit, so a background child cannot hold us. If
- * systemd-run itself hangs or dies, the backstop stops the unit so nothing of it survives.
+ * systemd-run itself hangs or dies, the backstop stops the unit so nothing of it survives; if
+ * rf-agent's own unit is stopped (systemctl stop, its start timeout), BindsTo= stops the command.
  */
 async function runSandboxed(
   log: Logger,
@@ -137,6 +156,7 @@ async function runSandboxed(
   options: RunOptions,
   as: RunAs,
   sandbox: Sandbox,
+  boundTo: string | null,
 ): Promise<RunResult> {
   const unit = sandboxUnitName(sandbox.unit);
   const timeoutSec = options.timeoutMs === undefined ? undefined : runtimeSec(options.timeoutMs / 1000);
@@ -150,6 +170,7 @@ async function runSandboxed(
     envFiles: sandbox.envFiles,
     env: { PATH: SAFE_PATH, HOME: as.home, LANG: "C.UTF-8", ...options.env },
     timeoutSec,
+    boundTo,
   });
   const cmd = maskUrlCredentials([file, ...args].join(" "));
   // The command, not systemd-run's argv: that holds options.env, which the log does not need.

@@ -17,6 +17,8 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** RuntimeMaxSec=: systemd stops the whole unit this long after it started. */
   timeoutSec?: number;
+  /** BindsTo=: the unit rf-agent itself runs in, so stopping rf-agent's unit stops the command too. */
+  boundTo?: string | null;
 }
 
 /** How long systemd waits after SIGTERM before it SIGKILLs what is left of the unit. */
@@ -27,6 +29,7 @@ export const STOP_TIMEOUT_SEC = 3;
 const PLAIN_PATH = /^\/[A-Za-z0-9._/@+-]*$/;
 const UNIT_PREFIX = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CALLER_UNIT = /^[A-Za-z0-9][A-Za-z0-9@._:-]*\.(service|scope)$/;
 // Under these ProtectHome=yes hides everything; a command working or writing there gets read-only.
 const HOME_DIRS = /^\/(home|root|run\/user)(\/|$)/;
 
@@ -83,6 +86,7 @@ export function escapeCommandLine(word: string): string {
 export function sandboxArgv(spec: SandboxSpec): string[] {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(spec.unit))
     throw bug(`unit ${spec.unit} is not a plain unit name`);
+  if (spec.boundTo && !CALLER_UNIT.test(spec.boundTo)) throw bug(`unit ${spec.boundTo} cannot be bound to`);
   const cwd = spec.cwd ?? "/";
   const envFiles = spec.envFiles ?? [];
   for (const p of [cwd, ...spec.writable, ...envFiles])
@@ -94,6 +98,9 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
     ...spec.writable.map((p) => `ReadWritePaths=${p}`),
     ...envFiles.map((f) => `EnvironmentFile=${f}`),
     ...(spec.timeoutSec === undefined ? [] : [`RuntimeMaxSec=${runtimeSec(spec.timeoutSec)}`]),
+    // No After=: the deploy service is a oneshot still starting while it runs, and the command's
+    // start would wait for it forever.
+    ...(spec.boundTo ? [`BindsTo=${spec.boundTo}`] : []),
   ];
   const setenv = Object.entries(spec.env).map(([k, v]) => {
     if (!ENV_NAME.test(k)) throw bug(`environment variable name ${JSON.stringify(k)} is not valid`);
@@ -114,6 +121,18 @@ export function sandboxArgv(spec: SandboxSpec): string[] {
     spec.file,
     ...spec.args.map(escapeCommandLine),
   ];
+}
+
+/**
+ * The service or scope a process runs in, from its /proc/PID/cgroup text (the unified "0::" line, or
+ * v1's name=systemd): what a sandboxed command is bound to. null for PID 1's init.scope, a cgroup
+ * outside our namespace ("/..") or anything that is not a plain unit name.
+ */
+export function unitOfCgroup(text: string): string | null {
+  const lines = text.split("\n");
+  const line = lines.find((l) => l.startsWith("0::")) ?? lines.find((l) => /^\d+:name=systemd:/.test(l));
+  const unit = line?.slice(line.lastIndexOf("/") + 1) ?? "";
+  return CALLER_UNIT.test(unit) && unit !== "init.scope" ? unit : null;
 }
 
 /** RuntimeMaxSec= in whole seconds, at least 1 (0 would mean no limit). */

@@ -70,12 +70,14 @@ beforeAll(async () => {
   await writeFile(path.join(dir, "systemctl"), FAKE_SYSTEMCTL);
   await chmod(path.join(dir, "systemd-run"), 0o755);
   await chmod(path.join(dir, "systemctl"), 0o755);
+  await writeFile(path.join(dir, "cgroup"), "0::/system.slice/rf-agent-test-deploy@webhook.service\n");
   const captured = captureLogger("debug");
   records = captured.records;
   run = createRunner(captured.log, {
     systemdRun: path.join(dir, "systemd-run"),
     systemctl: path.join(dir, "systemctl"),
     backstopMs: 100,
+    cgroupFile: path.join(dir, "cgroup"),
   });
 });
 
@@ -112,6 +114,7 @@ describe("createRunner with a sandbox", () => {
         "ReadWritePaths=/var/lib/test",
         "EnvironmentFile=/etc/test.env",
         "RuntimeMaxSec=30",
+        "BindsTo=rf-agent-test-deploy@webhook.service",
         "--setenv=HOME=/nonexistent-home",
         "--setenv=LANG=C.UTF-8",
         "--setenv=RF_X=x$y",
@@ -183,6 +186,7 @@ describe("createRunner with a sandbox", () => {
       systemdRun: path.join(dir, "no-such-systemd-run"),
       systemctl: path.join(dir, "systemctl"),
       backstopMs: 100,
+      cgroupFile: path.join(dir, "no-such-cgroup"),
     });
     const e = await failure(none("/bin/true", [], sandboxed()));
     expect(e.message).toMatch(/could not start: systemd-run is missing/);

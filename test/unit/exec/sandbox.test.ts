@@ -7,6 +7,7 @@ import {
   sandboxArgv,
   sandboxUnitName,
   systemdExitReason,
+  unitOfCgroup,
   type SandboxSpec,
 } from "../../../src/exec/sandbox.js";
 
@@ -146,6 +147,16 @@ describe("sandboxArgv", () => {
     expect(argv).toContain("--setenv=GREETING=a $b c");
   });
 
+  it("binds the command to the unit rf-agent runs in, when there is one", () => {
+    const argv = sandboxArgv({ ...HOOK, boundTo: "rf-agent-demo-deploy@webhook.service" });
+    expect(argv.slice(argv.indexOf("RuntimeMaxSec=300") + 1, argv.indexOf("RuntimeMaxSec=300") + 3)).toEqual([
+      "-p",
+      "BindsTo=rf-agent-demo-deploy@webhook.service",
+    ]);
+    expect(sandboxArgv({ ...HOOK, boundTo: null }).some((a) => a.startsWith("BindsTo="))).toBe(false);
+    expect(thrown(() => sandboxArgv({ ...HOOK, boundTo: "x.service y.service" })).code).toBe("INTERNAL");
+  });
+
   it("rounds the time limit up to whole seconds, at least one", () => {
     expect(sandboxArgv({ ...HOOK, timeoutSec: 2.2 })).toContain("RuntimeMaxSec=3");
     expect(runtimeSec(0.001)).toBe(1);
@@ -161,6 +172,26 @@ describe("sandboxArgv", () => {
     expect(thrown(() => sandboxArgv({ ...HOOK, cwd: '/srv/"x' })).code).toBe("INTERNAL");
     expect(thrown(() => sandboxArgv({ ...HOOK, env: { "BAD NAME": "x" } })).code).toBe("INTERNAL");
     expect(thrown(() => sandboxArgv({ ...HOOK, unit: "x y" })).code).toBe("INTERNAL");
+  });
+});
+
+describe("unitOfCgroup", () => {
+  it("the service or scope of the unified hierarchy, or of v1's name=systemd", () => {
+    expect(unitOfCgroup("0::/system.slice/rf-agent-demo-deploy@timer.service\n")).toBe(
+      "rf-agent-demo-deploy@timer.service",
+    );
+    expect(
+      unitOfCgroup("9:name=systemd:/user.slice/user-0.slice/session-3.scope\n4:memory:/user.slice\n"),
+    ).toBe("session-3.scope");
+    expect(unitOfCgroup("1:name=systemd:/x.slice/a.service\n0::/system.slice/b.service\n")).toBe("b.service");
+  });
+
+  it("nothing for PID 1's scope, a cgroup outside the namespace, a slice or no text", () => {
+    expect(unitOfCgroup("0::/init.scope\n")).toBeNull();
+    expect(unitOfCgroup("9:name=systemd:/..\n0::/..\n")).toBeNull();
+    expect(unitOfCgroup("0::/\n")).toBeNull();
+    expect(unitOfCgroup("0::/user.slice\n")).toBeNull();
+    expect(unitOfCgroup("")).toBeNull();
   });
 });
 
