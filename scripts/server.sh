@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # A disposable real server: this machine's own systemd booted as PID 1 in fresh
 # pid/mount/net/uts/ipc/cgroup namespaces over a throwaway overlay of /.
-# Everything it writes lives in a tmpfs inside its mount namespace, so killing
-# its PID 1 leaves nothing behind on the host but the state dir we remove.
+# Everything it writes lives in a tmpfs (its disk) in a mount namespace that a
+# holder process keeps, with the server's network namespace, across reboots;
+# down kills it all and leaves nothing behind on the host.
 #
 #   scripts/server.sh up NAME [--bind DIR]...   boot, wait until systemd is up
 #   scripts/server.sh exec NAME CMD [ARG]...    run CMD inside (root)
 #   scripts/server.sh pid NAME                  PID (host view) of its systemd
+#   scripts/server.sh reboot NAME [--hard]      reboot: same disk and network
 #   scripts/server.sh down NAME                 stop it and remove every trace
 #   scripts/server.sh list                      servers that are running
 set -euo pipefail
+
+# nsenter into the holder's mount namespace changes the working directory: refer to ourselves absolutely.
+SELF=$(readlink -f -- "$0")
 
 STATE_ROOT=${RF_SERVER_STATE:-/run/rf-agent-test-servers}
 # Units enabled in the machine image that have no business in a test server.
@@ -54,13 +59,27 @@ in_server() {
     HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
 }
 
-# Runs as PID 1 of the new namespaces: build the throwaway root, then become systemd.
-boot_inside() {
-  local base=$RF_BASE root=$RF_BASE/root
-  mount --make-rprivate /
+# The holder, in the server's own mount and network namespaces for its whole life: mounts its disk
+# (a tmpfs that only this mount namespace sees), then waits. Each boot starts from a copy of it.
+machine_inside() {
+  local base=$RF_BASE
   mount -t tmpfs -o mode=0755 rf-server "$base"
+  mkdir -p "$base/upper" "$base/work" "$base/root"
+  echo ready >"$RF_STATE_DIR/machine.ready"
+  exec sleep infinity
+}
+
+# Runs as PID 1 of the new namespaces: build the root over the disk, then become systemd.
+boot_inside() {
+  local base=$RF_BASE root=$RF_BASE/root i
+  mount --make-rprivate /
   mkdir -p "$base/upper" "$base/work" "$root"
-  mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$root"
+  # After a reboot the previous boot's overlay may take a moment to be released.
+  for i in $(seq 1 50); do
+    mount -t overlay overlay -o "lowerdir=/,upperdir=$base/upper,workdir=$base/work" "$root" && break
+    [ "$i" = 50 ] && exit 1
+    sleep 0.1
+  done
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
   mount -t tmpfs -o mode=0755 cgroup "$root/sys/fs/cgroup"
@@ -112,18 +131,40 @@ cmd_up() {
   local dir=$STATE_ROOT/$name
   rm -rf "$dir"
   mkdir -p "$dir/base"
+  echo "${binds[*]}" >"$dir/binds"
   # Own cgroups on the host so several servers (and their systemds) never meet.
   local cg
   for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
     [ -d "$cg" ] && mkdir -p "$cg/rf-server-$name"
   done
-  RF_NAME=$name RF_BASE=$dir/base RF_BINDS="${binds[*]}" RF_STATE_DIR=$dir \
+  RF_NAME=$name RF_BASE=$dir/base RF_STATE_DIR=$dir \
     setsid bash -c '
       for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
         [ -d "$cg/rf-server-$RF_NAME" ] && echo $$ >"$cg/rf-server-$RF_NAME/cgroup.procs"
       done
-      exec unshare --pid --fork --mount --net --uts --ipc --cgroup --kill-child "$0" __boot' "$0" \
+      exec unshare --mount --propagation private --net "$0" __machine' "$SELF" \
     </dev/null >"$dir/boot.log" 2>&1 &
+  echo $! >"$dir/machine.pid"
+  local i
+  for i in $(seq 1 100); do
+    [ -f "$dir/machine.ready" ] && break
+    kill -0 "$(cat "$dir/machine.pid")" 2>/dev/null || die "server '$name' did not start: $(cat "$dir/boot.log")"
+    sleep 0.1
+  done
+  [ -f "$dir/machine.ready" ] || die "server '$name' did not start: $(cat "$dir/boot.log")"
+  boot "$name"
+}
+
+# Boots systemd over the server's disk, in the holder's network namespace; prints its host PID.
+boot() {
+  local name=$1 dir=$STATE_ROOT/$1
+  RF_NAME=$name RF_BASE=$dir/base RF_BINDS="$(cat "$dir/binds")" RF_STATE_DIR=$dir \
+    RF_MACHINE="$(cat "$dir/machine.pid")" setsid bash -c '
+      for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+        [ -d "$cg/rf-server-$RF_NAME" ] && echo $$ >"$cg/rf-server-$RF_NAME/cgroup.procs"
+      done
+      exec nsenter -t "$RF_MACHINE" -m -n -- unshare --pid --fork --mount --uts --ipc --cgroup --kill-child "$0" __boot' "$SELF" \
+    </dev/null >>"$dir/boot.log" 2>&1 &
   echo $! >"$dir/unshare.pid"
   local i pid=""
   for i in $(seq 1 100); do
@@ -149,19 +190,51 @@ cmd_up() {
   echo "$pid"
 }
 
+# Reboot with the disk kept: systemd shuts down (or, with --hard, is killed as by a power cut), then a
+# new systemd boots over the same disk in the same network namespace. Prints the new PID.
+cmd_reboot() {
+  local name=$1 hard=${2:-} dir=$STATE_ROOT/$1 pid upid i
+  valid_name "$name"
+  case $hard in "" | --hard) ;; *) die "unknown option '$hard' for reboot" ;; esac
+  pid=$(server_pid "$name") || die "server '$name' is not running; start it: $0 up $name"
+  upid=$(cat "$dir/unshare.pid")
+  if [ "$hard" = --hard ]; then
+    kill -KILL "$pid"
+  else
+    timeout 30 nsenter -t "$pid" -m -p -n -u -i -C -r -w -- systemctl reboot >/dev/null 2>&1 || true
+  fi
+  for i in $(seq 1 1200); do
+    kill -0 "$upid" 2>/dev/null || break
+    [ "$i" = 900 ] && kill -KILL "$pid" 2>/dev/null
+    sleep 0.1
+  done
+  kill -0 "$upid" 2>/dev/null && die "server '$name' did not stop for its reboot"
+  rm -f "$dir/init.pid"
+  # The old systemd's cgroups, emptied, would only confuse the new one: depth-first, children first.
+  local cg
+  for cg in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+    [ -d "$cg/rf-server-$name" ] || continue
+    find "$cg/rf-server-$name" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  boot "$name"
+}
+
 cmd_down() {
-  local name=$1 dir=$STATE_ROOT/$1 pid upid
+  local name=$1 dir=$STATE_ROOT/$1 pid upid mpid
   valid_name "$name"
   [ -d "$dir" ] || return 0
   upid=$(cat "$dir/unshare.pid" 2>/dev/null || true)
   pid=$(cat "$dir/init.pid" 2>/dev/null || true)
-  # Killing PID 1 of a pid namespace kills every process in it; the mounts,
-  # the tmpfs holding the overlay, and the network namespace go with them.
+  mpid=$(cat "$dir/machine.pid" 2>/dev/null || true)
+  # Killing PID 1 of a pid namespace kills every process in it; with the holder gone too, the
+  # mounts, the tmpfs holding the disk, and the network namespace go with them.
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
   [ -n "$upid" ] && kill -KILL "$upid" 2>/dev/null || true
+  [ -n "$mpid" ] && kill -KILL "$mpid" 2>/dev/null || true
   local i
   for i in $(seq 1 50); do
-    { [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; } && { [ -z "$upid" ] || ! kill -0 "$upid" 2>/dev/null; } && break
+    { [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; } && { [ -z "$upid" ] || ! kill -0 "$upid" 2>/dev/null; } &&
+      { [ -z "$mpid" ] || ! kill -0 "$mpid" 2>/dev/null; } && break
     sleep 0.1
   done
   local cg
@@ -175,6 +248,7 @@ cmd_down() {
 
 case ${1:-} in
 __boot) boot_inside ;;
+__machine) machine_inside ;;
 up)
   [ $# -ge 2 ] || die "usage: $0 up NAME [--bind DIR]..."
   shift
@@ -185,6 +259,11 @@ exec)
   pid=$(server_pid "$2") || die "server '$2' is not running; start it: $0 up $2"
   shift 2
   in_server "$pid" "$@"
+  ;;
+reboot)
+  [ $# -ge 2 ] && [ $# -le 3 ] || die "usage: $0 reboot NAME [--hard]"
+  shift
+  cmd_reboot "$@"
   ;;
 pid)
   [ $# -eq 2 ] || die "usage: $0 pid NAME"
@@ -204,7 +283,7 @@ list)
   exit 0
   ;;
 *)
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -77,11 +77,15 @@ let serversMade = 0;
 export class TestServer {
   private constructor(
     readonly name: string,
-    /** PID of the server's systemd as the host sees it. */
-    readonly pid: number,
+    private initPid: number,
     /** What server.sh said while booting, e.g. that it booted degraded. */
     readonly bootLog: string,
   ) {}
+
+  /** PID of the server's systemd as the host sees it (a new one after each reboot). */
+  get pid(): number {
+    return this.initPid;
+  }
 
   /** Host directory server.sh keeps this server's state in. */
   get stateDir(): string {
@@ -104,7 +108,7 @@ export class TestServer {
       // ProtectHome) can read it wherever this checkout is. dist/ may not be built yet; the link is
       // for whenever it is.
       await server.exec("mkdir", ["-p", AGENT_DIR], { reject: true });
-      await server.exec("mount", ["--bind", REPO_ROOT, AGENT_DIR], { reject: true });
+      await server.mountAgent();
       await server.exec("ln", ["-sfn", path.join(AGENT_DIR, "dist", "cli.js"), "/usr/local/bin/rf-agent"], {
         reject: true,
       });
@@ -113,6 +117,25 @@ export class TestServer {
       await downByName(name);
       throw e;
     }
+  }
+
+  /**
+   * Reboots the server with its disk and network kept: systemd shuts down (`hard`: is killed, as by
+   * a power cut) and a new one boots, starting what is enabled. Resolves once it is up; /run and
+   * /tmp start empty, as on a real host. rf-agent's bind mount at /opt/rf-agent is made again
+   * after the boot (units that need rf-agent at boot time would not find it in that moment).
+   */
+  async reboot(opts: { hard?: boolean } = {}): Promise<void> {
+    const booted = await execa("bash", [SERVER_SH, "reboot", this.name, ...(opts.hard ? ["--hard"] : [])]);
+    const pid = Number(booted.stdout.trim().split("\n").at(-1));
+    if (!Number.isInteger(pid) || pid <= 1)
+      throw new Error(`server.sh reboot ${this.name} printed no pid: ${booted.stdout}`);
+    this.initPid = pid;
+    await this.mountAgent();
+  }
+
+  private async mountAgent(): Promise<void> {
+    await this.exec("mount", ["--bind", REPO_ROOT, AGENT_DIR], { reject: true });
   }
 
   /** Stops the server and removes every trace of it from the host; safe to call twice. */
