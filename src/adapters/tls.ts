@@ -1,5 +1,6 @@
 // Reading a certificate nginx serves: when it expires and which names it covers (node:crypto).
 import { X509Certificate } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { readIfExists } from "./files.js";
 
 export interface CertificateInfo {
@@ -13,6 +14,10 @@ const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
 /** The first certificate of a PEM file (the leaf of a full chain); null when absent or not one. */
 export async function readCertificate(file: string): Promise<CertificateInfo | null> {
+  // Links are followed (certbot's live/ points into archive/), but only a regular file is read:
+  // a FIFO would block the reader.
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile() || st.size > 1024 * 1024) return null;
   const text = await readIfExists(file).catch(() => null);
   const pem = text ? PEM.exec(text)?.[0] : undefined;
   if (!pem) return null;

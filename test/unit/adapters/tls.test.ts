@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -23,7 +24,7 @@ describe("readCertificate", () => {
     });
   });
 
-  it("is null for a missing file, or one without a certificate", async () => {
+  it("is null for a missing file, one without a certificate, or no regular file", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "rf-tls-"));
     dirs.push(dir);
     await writeFile(
@@ -32,6 +33,10 @@ describe("readCertificate", () => {
     );
     expect(await readCertificate(path.join(dir, "none.pem"))).toBeNull();
     expect(await readCertificate(path.join(dir, "junk.pem"))).toBeNull();
+    // neither a directory nor a FIFO (which would block the reader) is read
+    expect(await readCertificate(dir)).toBeNull();
+    execFileSync("mkfifo", [path.join(dir, "fifo.pem")]);
+    expect(await readCertificate(path.join(dir, "fifo.pem"))).toBeNull();
   });
 });
 
