@@ -54,11 +54,11 @@ export async function discard(
     const gone = target.sha ? { color: target.color, sha: target.sha } : null;
     run.from = gone;
     run.to = live;
+    // The preview moves first: until nginx has reloaded, its requests still find the color running.
+    if (live) await run.steps.run("preview", () => showInPreview(ctx, live.color, live.sha));
     await run.steps.run("stop", () => stopColor(ctx, target.color), { color: target.color });
     if (target.kind === "standby") await cancelStandbyExpiry(ctx);
-    // Saved once the color is down, before nginx: whatever the preview does, nothing is staged now.
     await saveState(ctx.layout, afterDiscard(state, target));
-    if (live) await run.steps.run("preview", () => showInPreview(ctx, live.color, live.sha));
     const what = `the ${target.kind === "staged" ? "staged release" : "warm standby"} ${target.sha?.slice(0, 12) ?? ""} on ${target.color}`;
     opts.print(
       `discarded ${what.replace(/ +/g, " ")}: stopped` +

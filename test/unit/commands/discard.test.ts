@@ -81,7 +81,12 @@ describe("discard", () => {
     expect(state.live).toMatchObject({ color: "blue", sha: sha("a") });
     const [entry] = await readHistory(h.ctx.layout.stateDir);
     expect(entry).toMatchObject({ command: "discard", outcome: "discarded", exitCode: 0 });
-    expect(entry?.steps.map((s) => s.step)).toEqual(["stop", "preview"]);
+    // the preview left the staged color before it stopped
+    expect(entry?.steps.map((s) => s.step)).toEqual(["preview", "stop"]);
+    const reloadAt = h.run.calls.findIndex((c) => c.args.includes("--signal=HUP"));
+    const stopAt = h.run.calls.findIndex((c) => c.args[0] === "stop");
+    expect(reloadAt).toBeGreaterThanOrEqual(0);
+    expect(reloadAt).toBeLessThan(stopAt);
     expect(h.printed).toEqual([
       `discarded the staged release ${sha("b").slice(0, 12)} on green: stopped; live stays ${sha("a").slice(0, 12)} on blue`,
     ]);
