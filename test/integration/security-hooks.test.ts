@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/adapters/history.js";
 import { writeAgentConfig } from "../support/config.js";
 import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer } from "../support/server.js";
+import { AGENT_CONFIG, TestServer } from "../support/server.js";
 
 const ENV_FILE = "/etc/rf-agent/demo.env";
 const SECRET = "hook-secret-0f9c2e51a7d64b38";
@@ -45,6 +45,14 @@ async function lastRun(): Promise<HistoryEntry> {
 async function processes(pattern: string): Promise<string[]> {
   const r = await server.exec("pgrep", ["-af", pattern]);
   return r.stdout.split("\n").filter(Boolean);
+}
+
+async function until(what: string, done: () => Promise<boolean>, tries = 240): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await done()) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`gave up waiting for ${what}`);
 }
 
 async function hookUnits(): Promise<string[]> {
@@ -176,6 +184,33 @@ describe("release hooks in a sandbox", () => {
     expect(await served()).toBe("1.0.3/green");
     const owner = await server.exec("stat", ["-c", "%U", `${DATA_DIR}/rf-hook-wrote-data`]);
     expect(owner.stdout).toBe("demo");
+    expect(await hookUnits()).toEqual([]);
+  });
+
+  it("run from a unit of its own, as the deploy service runs it: the hook is bound to that unit", async () => {
+    await pushVersion(server, origin, "1.0.4");
+    await useHook(`test -e "$RF_DATA_DIR/rf-bound-ok" || sleep 600 && : rf-bound-hook`);
+    // A oneshot like rf-agent-NAME-deploy@.service; stopping it (systemctl stop, its start timeout)
+    // kills rf-agent, and BindsTo= takes the hook down with it instead of leaving it to its timeout.
+    const caller = ["-p", "Type=oneshot", "rf-agent", "deploy", "--config", AGENT_CONFIG];
+    await server.exec("systemd-run", ["--unit=rf-test-caller", "--no-block", ...caller], { reject: true });
+    await until("the hook's unit", async () => (await hookUnits()).length === 1);
+    const unit = (await hookUnits())[0]?.split(" ")[0] ?? "";
+    const binds = await server.exec("systemctl", ["show", "-P", "BindsTo", unit]);
+    expect(binds.stdout).toBe("rf-test-caller.service");
+    await server.exec("systemctl", ["stop", "rf-test-caller.service"], { reject: true });
+    // Polled, well inside the hook's 60 s timeout: unbound, it would run until then.
+    await until("the hook to be stopped", async () => (await hookUnits()).length === 0, 20);
+    expect(await processes("rf-bound-hoo[k]")).toEqual([]);
+    expect(await served()).toBe("1.0.3/green");
+
+    // The same from a unit, with a hook that finishes: binding to a oneshot still starting is no deadlock.
+    await server.exec("install", ["-o", "demo", "-g", "demo", "/dev/null", `${DATA_DIR}/rf-bound-ok`], {
+      reject: true,
+    });
+    const r = await server.exec("systemd-run", ["--unit=rf-test-caller-2", "--wait", "--quiet", ...caller]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await served()).toBe("1.0.4/blue");
     expect(await hookUnits()).toEqual([]);
   });
 });
