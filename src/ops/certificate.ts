@@ -37,8 +37,8 @@ export interface TlsReport {
   daysLeft: number | null;
   /** server_name names it does not cover. */
   missing: string[];
-  /** With certbot: its renewal timer. */
-  renewal: { timer: string; enabled: boolean; active: boolean } | null;
+  /** With certbot: whether it is installed, and its renewal timer. */
+  renewal: { certbot: boolean; timer: string; enabled: boolean; active: boolean } | null;
 }
 
 /** The certificate the site serves, for status and doctor; null with tls off. */
@@ -60,7 +60,13 @@ export async function tlsReport(ctx: Context): Promise<TlsReport | null> {
     missing: info ? uncovered(info, names) : names,
     renewal:
       config.tls.mode === "certbot"
-        ? { timer: RENEWAL_TIMER, enabled: await timer("is-enabled"), active: await timer("is-active") }
+        ? {
+            certbot:
+              (await ctx.run("certbot", ["--version"], { reject: false }).catch(() => null))?.exitCode === 0,
+            timer: RENEWAL_TIMER,
+            enabled: await timer("is-enabled"),
+            active: await timer("is-active"),
+          }
         : null,
   };
 }
@@ -72,26 +78,29 @@ export function formatTls(r: TlsReport): string {
       ? `no certificate at ${r.cert} yet`
       : `expires ${r.notAfter.slice(0, 10)} (${r.daysLeft} days)` +
         (r.missing.length ? `, lacks ${r.missing.join(", ")}` : "");
-  const renewal = r.renewal
-    ? `; renewed by ${r.renewal.timer} (${r.renewal.enabled ? "enabled" : "NOT enabled"}, ${r.renewal.active ? "active" : "inactive"})`
-    : "";
+  const renewal = !r.renewal
+    ? ""
+    : r.renewal.certbot
+      ? `; renewed by ${r.renewal.timer} (${r.renewal.enabled ? "enabled" : "NOT enabled"}, ${r.renewal.active ? "active" : "inactive"})`
+      : "; certbot is NOT installed";
   return `https    ${r.mode}: ${cert}${renewal}`;
 }
 
 /** doctor's verdict on the certificate: readable, covering the names, not near expiry, renewed. */
 export function tlsVerdict(r: TlsReport): { ok: boolean; detail: string; fix?: string } {
   const detail = formatTls(r).replace(/^https\s+/, "");
-  if (r.notAfter === null || r.daysLeft === null) {
-    return r.mode === "certbot"
-      ? {
-          ok: false,
-          detail,
-          fix: "run `rf-agent deploy`: it asks certbot once the site serves the ACME path (the names' DNS must point here, port 80 open); its warning says why it failed",
-        }
-      : { ok: false, detail, fix: `put the PEM certificate chain at ${r.cert} ([tls] cert)` };
-  }
+  if (r.renewal && !r.renewal.certbot) return { ok: false, detail, fix: "apt-get install certbot" };
   if (r.renewal && !(r.renewal.enabled && r.renewal.active)) {
     return { ok: false, detail, fix: `systemctl enable --now ${r.renewal.timer} (apt-get install certbot)` };
+  }
+  if (r.notAfter === null || r.daysLeft === null) {
+    // Before the first certificate, certbot's host is ready: the next deploy asks for it.
+    return r.mode === "certbot"
+      ? {
+          ok: true,
+          detail: `${detail}; the next deploy asks certbot for ${r.missing.join(", ")} (their DNS must point here, port 80 open)`,
+        }
+      : { ok: false, detail, fix: `put the PEM certificate chain at ${r.cert} ([tls] cert)` };
   }
   // certbot renews 30 days before expiry, twice a day: fewer days left means renewals fail.
   const minDays = r.mode === "certbot" ? 28 : 14;

@@ -136,20 +136,36 @@ describe("tlsReport / tlsVerdict", () => {
     });
   });
 
-  it("with certbot and no certificate yet: says so, with the renewal timer's state", async () => {
+  it("with certbot and no certificate yet: ready once its timer runs, the next deploy asks", async () => {
     const run = fakeRunner((_file, args) => ({ exitCode: args[0] === "is-active" ? 3 : 0 }));
     const ctx = fakeContext(testConfig(certbot), { run });
     const r = await tlsReport(ctx);
     expect(r).toMatchObject({ mode: "certbot", notAfter: null, missing: ["app.example.com"] });
-    expect(r?.renewal).toEqual({ timer: "certbot.timer", enabled: true, active: false });
+    expect(r?.renewal).toEqual({ certbot: true, timer: "certbot.timer", enabled: true, active: false });
     expect(run.calls.map((c) => [c.file, ...c.args].join(" "))).toEqual([
+      "certbot --version",
       "systemctl is-enabled --quiet certbot.timer",
       "systemctl is-active --quiet certbot.timer",
     ]);
     expect(formatTls(r!)).toBe(
       "https    certbot: no certificate at /etc/letsencrypt/live/rf-agent-demo/fullchain.pem yet; renewed by certbot.timer (enabled, inactive)",
     );
-    expect(tlsVerdict(r!).ok).toBe(false);
-    expect(tlsVerdict(r!).fix).toMatch(/^run `rf-agent deploy`: it asks certbot/);
+    expect(tlsVerdict(r!)).toMatchObject({
+      ok: false,
+      fix: "systemctl enable --now certbot.timer (apt-get install certbot)",
+    });
+    const ready = { ...r!, renewal: { ...r!.renewal!, active: true } };
+    expect(tlsVerdict(ready)).toEqual({
+      ok: true,
+      detail:
+        "certbot: no certificate at /etc/letsencrypt/live/rf-agent-demo/fullchain.pem yet; renewed by certbot.timer (enabled, active); the next deploy asks certbot for app.example.com (their DNS must point here, port 80 open)",
+    });
+  });
+
+  it("fails certbot's host without certbot", async () => {
+    const run = fakeRunner((file) => ({ exitCode: file === "certbot" ? 127 : 0 }));
+    const r = await tlsReport(fakeContext(testConfig(certbot), { run }));
+    expect(formatTls(r!)).toMatch(/; certbot is NOT installed$/);
+    expect(tlsVerdict(r!)).toMatchObject({ ok: false, fix: "apt-get install certbot" });
   });
 });
