@@ -137,7 +137,8 @@ export function createListener(opts: ListenerOptions): http.Server {
       reserved += n;
       return true;
     };
-    const declared = Number(req.headers["content-length"] ?? 0);
+    // Node's parser refuses a malformed Content-Length; 0 when there is none (chunked).
+    const declared = Math.max(0, Number(req.headers["content-length"] ?? 0) || 0);
     if (declared > maxBody) return tooLarge();
     if (!reserve(declared)) return busy();
     if (expectsContinue) res.writeContinue();
