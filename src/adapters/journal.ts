@@ -62,8 +62,14 @@ export function openJournal(python = "/usr/bin/python3", socket = JOURNAL_SOCKET
     },
     async close() {
       if (!alive) return;
+      // Referenced again while we wait: with nothing else left to do, node would otherwise exit on
+      // its own, with status 0, before the caller's process.exit(code).
+      child.ref();
+      (child.stdin as unknown as { ref?: () => void } | null)?.ref?.();
       child.stdin?.end();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
     },
   };
 }

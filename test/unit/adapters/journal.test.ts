@@ -51,6 +51,27 @@ describe("openJournal", () => {
     expect(got).toEqual(entries.map((e) => encodeNative(e).toString("hex")));
   });
 
+  it("keeps the process alive while close() waits, so the caller's exit status stands", async () => {
+    const sock = path.join(dir, "journal.sock");
+    const out = path.join(dir, "got");
+    const receiver = execa("python3", ["-c", RECEIVER, sock, out], { buffer: false });
+    await new Promise<void>((resolve) => receiver.stdout!.once("data", () => resolve()));
+    const module = path.resolve("src/adapters/journal.ts");
+    const script = `import { openJournal } from ${JSON.stringify(module)};
+const sink = openJournal("/usr/bin/python3", ${JSON.stringify(sock)});
+sink.write([["MESSAGE", "last words"]]);
+void sink.close().finally(() => process.exit(3));`;
+    const r = await execa("npx", ["tsx", "--input-type=module", "-e", script], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(3);
+    await execa("python3", [
+      "-c",
+      "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b'stop', sys.argv[1])",
+      sock,
+    ]);
+    await receiver;
+    expect((await readFile(out, "utf8")).trim()).toBe(Buffer.from("MESSAGE=last words\n").toString("hex"));
+  });
+
   it("is null where there is no journal socket", () => {
     expect(openJournal("/usr/bin/python3", path.join(dir, "none.sock"))).toBeNull();
     expect(openJournal(path.join(dir, "no-python"), "/")).toBeNull();
