@@ -118,7 +118,8 @@ export async function switchTo(ctx: Context, to: Color, sha: string): Promise<vo
 /**
  * certbot, once the site (plain HTTP with the ACME path, or HTTPS with a certificate lacking a name)
  * serves `to`; then the site again with the new certificate. A failure leaves the site as it is
- * and is only a warning: the release is live either way, and the next switch asks again.
+ * and is only a warning: the release is live either way, and the next switch asks again (a deploy
+ * with nothing new does not switch: `deploy --force` does).
  */
 async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: string[]): Promise<void> {
   const { config, layout, log } = ctx;
@@ -126,7 +127,7 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
   if (!got.ok) {
     log.warn(
       { tls: "not-issued", names: missing, acmeServer: config.tls.acmeServer, details: got.output },
-      `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy tries again): is the name's DNS pointing at this host, port 80 open?`,
+      `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy, or rf-agent deploy --force, tries again): is the name's DNS pointing at this host, port 80 open?`,
     );
     return;
   }
