@@ -44,6 +44,13 @@ function networkLines(network: NetworkAccess): string {
   return `IPAddressDeny=any\nIPAddressAllow=${allow}`;
 }
 
+/** What a service may reach, in words: for doctor. */
+export function describeNetwork(network: NetworkAccess): string {
+  if (network === "any") return "any address";
+  if (network === "localhost") return "localhost only";
+  return `localhost and ${network.join(", ")}`;
+}
+
 // Under /var/lib systemd makes the directory and hands it to the user (StateDirectory=); elsewhere
 // rf-agent makes it and the unit only opens it for writing.
 function dataDirLines(dataDir: string): string {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { Config } from "../../../src/config/types.js";
+import type { Config, ServiceConfig } from "../../../src/config/types.js";
 import { layoutFor } from "../../../src/core/layout.js";
 import {
+  describeNetwork,
   parseLiveInclude,
   previewEnabled,
   renderColorDropIn,
@@ -81,6 +82,41 @@ describe("renderTemplateUnit", () => {
     expect(stopLine(5)).toBe("TimeoutStopSec=20");
     expect(stopLine(6)).toBe("TimeoutStopSec=21");
     expect(stopLine(12.5)).toBe("TimeoutStopSec=28");
+  });
+});
+
+describe("renderTemplateUnit network", () => {
+  const ipLines = (network: ServiceConfig["network"]) => {
+    const { config, layout, api } = setup();
+    return renderTemplateUnit(config, layout, { ...api, network }, "demo")
+      .content.split("\n")
+      .filter((l) => l.startsWith("IPAddress"));
+  };
+
+  it("leaves the network open by default: no IPAddress lines at all", () => {
+    expect(ipLines("any")).toEqual([]);
+  });
+
+  it("localhost denies everything else; a list adds its addresses to localhost", () => {
+    expect(ipLines("localhost")).toEqual(["IPAddressDeny=any", "IPAddressAllow=localhost"]);
+    expect(ipLines(["10.0.0.5", "fd00::/8"])).toEqual([
+      "IPAddressDeny=any",
+      "IPAddressAllow=localhost 10.0.0.5 fd00::/8",
+    ]);
+  });
+
+  it("puts only the api's restriction into the api's template", () => {
+    const { config, layout, web } = setup((c) => (c.services[0]!.network = "localhost"));
+    const webUnit = renderTemplateUnit(config, layout, web, "demo").content.split("\n");
+    expect(webUnit.filter((l) => l.startsWith("IPAddress"))).toEqual([]);
+    const api = renderTemplateUnit(config, layout, config.services[0]!, "demo").content.split("\n");
+    expect(api).toContain("IPAddressDeny=any");
+  });
+
+  it("says in words what a service may reach", () => {
+    expect(describeNetwork("any")).toBe("any address");
+    expect(describeNetwork("localhost")).toBe("localhost only");
+    expect(describeNetwork(["10.0.0.5", "192.168.1.0/24"])).toBe("localhost and 10.0.0.5, 192.168.1.0/24");
   });
 });
 
