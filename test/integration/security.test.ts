@@ -33,6 +33,10 @@ const CANARY = "/etc/rf-agent-canary";
 const DECOY = "/etc/rf-agent-decoy";
 const ROOT_ONLY_REPO = "/root/rf-agent-decoy.git";
 const SPOOL_TARGET = "/root/rf-agent-spool-target";
+/** A pending deploy request, as the listener files them, in a root-only directory. */
+const SPOOL_CANARY = `mkdir -p -m 700 ${SPOOL_TARGET}
+printf '{"delivery":"canary","after":null,"receivedAt":"2026-01-01T00:00:00.000Z","provider":"github"}\\n' >${SPOOL_TARGET}/1767225600000-0123456789ab.json
+chmod 644 ${SPOOL_TARGET}/1767225600000-0123456789ab.json`;
 const SPOOL = "/var/lib/private/rf-agent-demo-webhook/spool";
 const WEBHOOK_UNIT = "rf-agent-demo-webhook.service";
 const SECRET_IN_ETC = "/etc/rf-agent-test-secret";
@@ -303,7 +307,7 @@ async function play(name: string, attack: Attack): Promise<void> {
       `[security] ${name}\n  ${log.join("\n  ")}${problems.length ? `\n  ${problems.length} problem(s)` : "\n  ok"}`,
     );
   }
-  expect(problems, `${name}:\n\n${problems.join("\n\n")}\n\n${log.join("\n")}`).toEqual([]);
+  expect(problems.length, `${name}:\n\n${problems.join("\n\n")}\n\n${log.join("\n")}\n`).toBe(0);
 }
 
 /**
@@ -346,13 +350,19 @@ async function install(): Promise<{ outcome: Outcome; problems: string[] }> {
   return { outcome, problems: judge(outcome, [0]) };
 }
 
-/** install's own files: its units (and their enablement links), the secret it generated. */
+/**
+ * What install adds legitimately: its units and their enablement links, the secret it generated,
+ * and what systemd makes for them (the listener's StateDirectory= link into /var/lib/private, the
+ * timer's Persistent= stamp).
+ */
 function installFile(change: SnapshotChange, secretFile: string): boolean {
   return (
     change.before === null &&
     (change.path === secretFile ||
       /^\/etc\/systemd\/system\/([^/]+\.wants\/)?rf-agent-demo-[^/]+$/.test(change.path) ||
-      /^\/etc\/systemd\/system\/[^/]+\.wants$/.test(change.path))
+      /^\/etc\/systemd\/system\/[^/]+\.wants$/.test(change.path) ||
+      change.path === "/var/lib/rf-agent-demo-webhook" ||
+      /^\/var\/lib\/systemd\/timers\/stamp-rf-agent-demo-[^/]+$/.test(change.path))
   );
 }
 
@@ -381,8 +391,7 @@ beforeAll(async () => {
 chmod 644 ${CANARY}
 rm -rf ${DECOY} && cp -a ${ROOT}/green ${DECOY} && chown -R root:root ${DECOY} && chmod -R go-w ${DECOY}
 rm -rf ${ROOT_ONLY_REPO} && cp -a ${ROOT}/green/.git ${ROOT_ONLY_REPO} && chown -R root:root ${ROOT_ONLY_REPO} && chmod 700 ${ROOT_ONLY_REPO}
-mkdir -p -m 700 ${SPOOL_TARGET}
-printf '{"delivery":"canary","after":null,"receivedAt":"2026-01-01T00:00:00.000Z","provider":"github"}\\n' >${SPOOL_TARGET}/1767225600000-0123456789ab.json
+${SPOOL_CANARY}
 grep -q '^rfsecuritycanary:' /etc/shadow || echo 'rfsecuritycanary:$6$${token}$${token}${token}:20000:0:99999:7:::' >>/etc/shadow`);
   const shadow = await server.readFile("/etc/shadow");
   const canaryLine = shadow.split("\n").find((l) => l.startsWith("rfsecuritycanary:")) ?? "";
@@ -553,9 +562,12 @@ if [ -L "$m" ]; then rm -f "$m"; if [ -f ${BACKUP}/${color}.marker ]; then cp -a
           await root(`chown -R ${USER}:${USER} ${dir}`);
           return [`planted ${dir}/venv.py and ensurepip.py (owned by ${USER})`];
         },
-        check: async () => {
-          const r = await server.sh("cat /root/pwned 2>/dev/null");
-          return r.exitCode === 0 ? [`/root/pwned exists: the planted module ran as root:\n${r.stdout}`] : [];
+        after: async (command) => {
+          // removed, so that the next command is judged on its own
+          const r = await server.sh("cat /root/pwned 2>/dev/null && rm -f /root/pwned");
+          return r.exitCode === 0
+            ? [`rf-agent ${command} ran the planted module as root (/root/pwned):\n${r.stdout}`]
+            : [];
         },
         cleanup: async () => {
           await root(`rm -rf ${dir} /root/pwned`);
@@ -702,7 +714,7 @@ describe("the webhook listener's user", () => {
           await root(`if [ -L ${SPOOL} ]; then rm -f ${SPOOL}; fi
 if [ -d ${SPOOL}.moved ]; then if [ -e ${SPOOL} ]; then rm -rf ${SPOOL}.moved; else mv ${SPOOL}.moved ${SPOOL}; fi; fi`);
           await uninstall();
-          await root(`rm -f ${defaultSecret}`);
+          await root(`rm -f ${defaultSecret}\n${SPOOL_CANARY}`);
         },
       });
     },
@@ -745,7 +757,7 @@ if echo ok >"$f" && [ "$(cat "$f")" = ok ] && rm -f "$f"; then echo "DATA OK"; e
       await root(
         `for f in $(find ${ROOT} -maxdepth 4 -name .rf-write-test 2>/dev/null); do rm -f "$f"; done`,
       );
-      expect(problems, problems.join("\n")).toEqual([]);
+      expect(problems.length, problems.join("\n")).toBe(0);
     },
     ATTACK_MS,
   );
