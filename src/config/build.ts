@@ -94,7 +94,12 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
   const webhook = validate(webhookSchema, "webhook", raw.fixed.webhook ?? empty, problems);
   // The default port is checked by `rf-agent install`: it must not fail configs that never use it.
   if (raw.fixed.webhook && Object.hasOwn(raw.fixed.webhook, "listen")) {
-    const owner = webhookPortOwner(webhook.listen?.port, nginx.listen, services);
+    const port = webhook.listen?.port;
+    const owner =
+      webhookPortOwner(port, nginx.listen, services) ??
+      (tls.mode !== "off" && port !== undefined && port === tls.listen
+        ? `port ${port} is also the port nginx serves HTTPS on ([tls] listen)`
+        : undefined);
     if (owner) problems.push({ section: "webhook", key: "listen", message: owner });
   }
   checkServices(services, nginx.listen, given, problems);

@@ -101,4 +101,17 @@ describe("[tls]", () => {
       ),
     ).toEqual(["[tls] listen: 8443 is also the port nginx listens on for HTTP ([nginx] listen)"]);
   });
+
+  it("refuses the webhook listener on the HTTPS port", () => {
+    expect(
+      problemsOf(
+        withTls("mode = files", "cert = /a.pem", "key = /a.key", "listen = 8443") +
+          "[webhook]\nlisten = 0.0.0.0:8443\n",
+      ),
+    ).toEqual(["[webhook] listen: port 8443 is also the port nginx serves HTTPS on ([tls] listen)"]);
+    // with tls off the port is free
+    expect(() =>
+      parseConfig(`${MINIMAL}[webhook]\nlisten = 0.0.0.0:8443\n[tls]\nlisten = 8443\n`, SOURCE),
+    ).not.toThrow();
+  });
 });
