@@ -18,7 +18,7 @@ import { serveWebhookRequests } from "./webhook-requests.js";
 import type { Color } from "../config/types.js";
 import { checkRequiredEnv } from "../ops/env.js";
 import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
-import { previewUrl, showInPreview } from "../ops/switch.js";
+import { ensureCertificate, previewUrl, showInPreview } from "../ops/switch.js";
 import { siteCertificate } from "../ops/certificate.js";
 import { fileDiff } from "./diff.js";
 
@@ -57,7 +57,7 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     // checkout is asked first (ls-remote), as cloning it just to find nothing new is not worth it.
     const cloneFirst = !(await hasCheckout(ctx.layout.checkout(idle)));
     const quick = cloneFirst || (opts.ref && isSha(opts.ref)) ? await remoteSha(ctx, opts.ref) : null;
-    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(opts, live);
+    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(ctx, opts, live);
     if (opts.noSwitch && !live) {
       throw new RfError("USAGE", "--no-switch needs a live version to stay in front; nothing is live yet", {
         hint: "run `rf-agent deploy` without --no-switch for the first deploy",
@@ -65,7 +65,7 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     }
     ctx.log = ctx.log.child({ color: idle });
     const sha = await fetchCommit(ctx, run.steps, idle, opts.ref, user);
-    if (live && sha === live.sha && !opts.force) return alreadyLive(opts, live);
+    if (live && sha === live.sha && !opts.force) return alreadyLive(ctx, opts, live);
     ctx.log = ctx.log.child({ sha: sha.slice(0, 12) });
     run.to = { color: idle, sha };
     // Before anything starts: the environment the new color's services will get.
@@ -113,7 +113,13 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
   });
 }
 
-function alreadyLive(opts: DeployOptions, live: { color: Color; sha: string }): Outcome {
+async function alreadyLive(
+  ctx: Context,
+  opts: DeployOptions,
+  live: { color: Color; sha: string },
+): Promise<Outcome> {
+  // Nothing new, but a certificate certbot could not get before is asked for again.
+  await ensureCertificate(ctx, live);
   opts.print(
     `${live.sha.slice(0, 12)} is already live on ${live.color}: nothing to do (--force redeploys it)`,
   );

@@ -118,8 +118,7 @@ export async function switchTo(ctx: Context, to: Color, sha: string): Promise<vo
 /**
  * certbot, once the site (plain HTTP with the ACME path, or HTTPS with a certificate lacking a name)
  * serves `to`; then the site again with the new certificate. A failure leaves the site as it is
- * and is only a warning: the release is live either way, and the next switch asks again (a deploy
- * with nothing new does not switch: `deploy --force` does).
+ * and is only a warning: the release is live either way, and the next deploy asks again.
  */
 async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: string[]): Promise<void> {
   const { config, layout, log } = ctx;
@@ -127,13 +126,22 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
   if (!got.ok) {
     log.warn(
       { tls: "not-issued", names: missing, acmeServer: config.tls.acmeServer, details: got.output },
-      `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy, or rf-agent deploy --force, tries again): is the name's DNS pointing at this host, port 80 open?`,
+      `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy tries again): is the name's DNS pointing at this host, port 80 open?`,
     );
     return;
   }
   log.info({ tls: "issued", names: missing }, `certificate issued for ${missing.join(", ")}`);
   await applyNginx(ctx, [renderSite(config, layout, "on", await nginxFeatures(ctx, "on"))]);
   await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
+}
+
+/**
+ * With certbot and a certificate missing (or lacking a name): the live site applied again, which
+ * asks certbot. For a deploy with nothing new, which would not switch; otherwise nothing is done.
+ */
+export async function ensureCertificate(ctx: Context, live: { color: Color; sha: string }): Promise<void> {
+  if (!(await siteCertificate(ctx.config)).issue) return;
+  await switchTo(ctx, live.color, live.sha);
 }
 
 /** Points the preview server at `color` (the idle one, after `deploy --no-switch`). */

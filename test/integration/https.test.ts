@@ -183,7 +183,8 @@ describe("HTTPS with certbot and a local ACME server", () => {
 
   it("gets a certificate for the site's name on the next deploy and serves HTTPS with HTTP/2", async () => {
     await startPebble();
-    const r = await server.rfAgent(["deploy", "--force"], { env: CERTBOT_ENV });
+    // nothing new to deploy: the deploy still asks certbot again
+    const r = await server.rfAgent(["deploy"], { env: CERTBOT_ENV });
     expect(r.exitCode, r.stderr).toBe(0);
     // Issued by pebble for the name, through a real HTTP-01 check of port 80.
     const cert = await server.exec("openssl", [
@@ -204,7 +205,7 @@ describe("HTTPS with certbot and a local ACME server", () => {
     const https = await curlHttps("/api/version", ISSUED_ROOT);
     expect(https.status, https.headers).toBe(200);
     expect(https.http).toBe("2");
-    expect(await servedOverHttps()).toBe("1.0.0/green");
+    expect(await servedOverHttps()).toBe("1.0.0/blue");
     expect(await servedFingerprint()).toBe(await fileFingerprint(LIVE_CERT));
     // certbot renews on its own timer, and reloads nginx through the hook it keeps for this certificate.
     expect((await server.exec("systemctl", ["is-enabled", "certbot.timer"])).stdout.trim()).toBe("enabled");
@@ -223,7 +224,7 @@ describe("HTTPS with certbot and a local ACME server", () => {
     expect((await plainHttp("/.well-known/acme-challenge/none")).status).toBe(404);
     const live = await plainHttp("/__rf-agent/live");
     expect(live.status).toBe(200);
-    expect(JSON.parse(live.body)).toMatchObject({ app: "demo", color: "green" });
+    expect(JSON.parse(live.body)).toMatchObject({ app: "demo", color: "blue" });
     // The preview server stays plain HTTP on loopback.
     const preview = await server.curl("http://127.0.0.1:8081/__rf-agent/live");
     expect(preview.status, preview.error).toBe(200);
@@ -234,13 +235,13 @@ describe("HTTPS with certbot and a local ACME server", () => {
     await pushVersion(server, origin, "1.0.1");
     const deployed = await deployUnderLoad(ISSUED_ROOT, ["deploy"]);
     expectNoLoss(deployed);
-    expect(Object.keys(deployed.versions)).toEqual(expect.arrayContaining(["1.0.0/green", "1.0.1/blue"]));
-    expect(await servedOverHttps()).toBe("1.0.1/blue");
+    expect(Object.keys(deployed.versions)).toEqual(expect.arrayContaining(["1.0.0/blue", "1.0.1/green"]));
+    expect(await servedOverHttps()).toBe("1.0.1/green");
 
     const rolledBack = await deployUnderLoad(ISSUED_ROOT, ["rollback"]);
     expectNoLoss(rolledBack);
-    expect(Object.keys(rolledBack.versions)).toEqual(expect.arrayContaining(["1.0.1/blue", "1.0.0/green"]));
-    expect(await servedOverHttps()).toBe("1.0.0/green");
+    expect(Object.keys(rolledBack.versions)).toEqual(expect.arrayContaining(["1.0.1/green", "1.0.0/blue"]));
+    expect(await servedOverHttps()).toBe("1.0.0/blue");
   });
 
   it("renews with certbot renew --force-renewal after several deploys, and nginx serves the new certificate", async () => {
@@ -270,13 +271,13 @@ describe("HTTPS with certbot and a local ACME server", () => {
     }
     expect(served).toBe(renewed);
     expect(await server.readFile(SITE)).toBe(site);
-    expect(await servedOverHttps()).toBe("1.0.3/green");
+    expect(await servedOverHttps()).toBe("1.0.3/blue");
 
     // and the next deploy keeps serving the renewed certificate
     await pushVersion(server, origin, "1.0.4");
     const r = await server.rfAgent(["deploy"], { env: CERTBOT_ENV });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await servedOverHttps()).toBe("1.0.4/blue");
+    expect(await servedOverHttps()).toBe("1.0.4/green");
     expect(await servedFingerprint()).toBe(renewed);
   });
 });
@@ -307,7 +308,7 @@ chmod 600 site.key`);
     // wss:// and requests with only our certificate trusted, through another deploy
     await pushVersion(server, origin, "2.0.1");
     expectNoLoss(await deployUnderLoad(own, ["deploy"]));
-    expect(await servedOverHttps(own)).toBe("2.0.1/blue");
+    expect(await servedOverHttps(own)).toBe("2.0.1/green");
     const page = await plainHttp("/");
     expect(page).toMatchObject({ status: 301, location: `https://${NAME}/` });
   });

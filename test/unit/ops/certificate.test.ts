@@ -9,7 +9,7 @@ import { renderSite } from "../../../src/core/render.js";
 import { ACME_WEBROOT, certbotArgs } from "../../../src/core/tls.js";
 import type { Runner } from "../../../src/exec/runner.js";
 import { formatTls, siteCertificate, tlsReport, tlsVerdict } from "../../../src/ops/certificate.js";
-import { switchTo } from "../../../src/ops/switch.js";
+import { ensureCertificate, switchTo } from "../../../src/ops/switch.js";
 import { sha, testConfig } from "../helpers/config.js";
 import { fakeContext, fakeRunner, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";
@@ -86,6 +86,23 @@ describe("switchTo with certbot", () => {
     const warning = records.find((r) => r.tls === "not-issued");
     expect(warning).toMatchObject({ level: 40, names: ["app.example.com"] });
     expect(String(warning?.details)).toContain("Challenge failed for domain app.example.com");
+  });
+});
+
+describe("ensureCertificate", () => {
+  it("does nothing with tls off", async () => {
+    const h = await fakeHost(dir, hostModel());
+    await ensureCertificate(h.ctx, { color: "blue", sha: sha("a") });
+    expect(h.run.calls).toEqual([]);
+  });
+
+  it("applies the live site again and asks certbot when the certificate is missing", async () => {
+    const { ctx, commands } = await host(0);
+    await ensureCertificate(ctx, { color: "blue", sha: sha("a") });
+    expect(commands.filter((c) => c.startsWith("certbot certonly "))).toHaveLength(1);
+    expect(await readFile(ctx.layout.sitePath, "utf8")).toBe(
+      renderSite(ctx.config, ctx.layout, "on").content,
+    );
   });
 });
 
