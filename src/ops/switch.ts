@@ -124,12 +124,14 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
   const { config, layout, log } = ctx;
   const got = await certonly(ctx.run, config);
   if (!got.ok) {
+    await writeAtomic(certbotFailedAt(ctx), `${ctx.now().toISOString()}\n`, 0o600).catch(() => undefined);
     log.warn(
       { tls: "not-issued", names: missing, acmeServer: config.tls.acmeServer, details: got.output },
       `certbot got no certificate for ${missing.join(", ")}; the site keeps what it served (the next deploy tries again): is the name's DNS pointing at this host, port 80 open?`,
     );
     return;
   }
+  await rm(certbotFailedAt(ctx), { force: true });
   log.info({ tls: "issued", names: missing }, `certificate issued for ${missing.join(", ")}`);
   await applyNginx(ctx, [renderSite(config, layout, "on", await nginxFeatures(ctx, "on"))]);
   await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
@@ -141,8 +143,21 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
  */
 export async function ensureCertificate(ctx: Context, live: { color: Color; sha: string }): Promise<void> {
   if (!(await siteCertificate(ctx.config)).issue) return;
+  const failedAt = Date.parse((await readIfExists(certbotFailedAt(ctx)).catch(() => null))?.trim() ?? "");
+  if (ctx.now().getTime() - failedAt < CERTBOT_RETRY_MS) {
+    ctx.log.debug(
+      { tls: "retry-later", failedAt: new Date(failedAt).toISOString() },
+      "certbot failed within the hour",
+    );
+    return;
+  }
   await switchTo(ctx, live.color, live.sha);
 }
+
+// Let's Encrypt allows 5 failed validations per name an hour: with nothing new to deploy (a timer's
+// run every few minutes) certbot is asked again at most hourly. A deploy that switches always asks.
+const CERTBOT_RETRY_MS = 3_600_000;
+const certbotFailedAt = (ctx: Context) => path.join(ctx.layout.stateDir, "certbot-failed-at");
 
 /** Points the preview server at `color` (the idle one, after `deploy --no-switch`). */
 export async function showInPreview(ctx: Context, color: Color, sha: string): Promise<void> {

@@ -96,6 +96,20 @@ describe("ensureCertificate", () => {
     expect(h.run.calls).toEqual([]);
   });
 
+  it("after a failure, asks certbot again only an hour later (Let's Encrypt's limit on failures)", async () => {
+    const { ctx, commands } = await host(1);
+    let now = new Date("2026-12-02T10:00:00Z");
+    ctx.now = () => now;
+    const live = { color: "blue" as const, sha: sha("a") };
+    await ensureCertificate(ctx, live);
+    now = new Date("2026-12-02T10:59:00Z");
+    await ensureCertificate(ctx, live);
+    expect(commands.filter((c) => c.startsWith("certbot certonly "))).toHaveLength(1);
+    now = new Date("2026-12-02T11:00:01Z");
+    await ensureCertificate(ctx, live);
+    expect(commands.filter((c) => c.startsWith("certbot certonly "))).toHaveLength(2);
+  });
+
   it("applies the live site again and asks certbot when the certificate is missing", async () => {
     const { ctx, commands } = await host(0);
     await ensureCertificate(ctx, { color: "blue", sha: sha("a") });
