@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asUser, inService } from "../support/attacker.js";
 import { baseConfig, writeAgentConfig, type ConfigOverrides } from "../support/config.js";
 import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer, type ExecResult } from "../support/server.js";
+import { AGENT_CONFIG, TestServer, type ExecResult } from "../support/server.js";
 import {
   changesSince,
   describeChanges,
@@ -65,6 +65,8 @@ const SCOPE: SnapshotScope = {
     `/etc/nginx/sites-available/rf-agent-${APP}.conf`,
     `/etc/nginx/sites-enabled/rf-agent-${APP}.conf`,
     `/etc/systemd/system/${APP}-*`,
+    // the live color's units, enabled so they start at boot
+    `/etc/systemd/system/*.wants/${APP}-*`,
     // DynamicUser= state (the webhook listener's spool and delivery ledger): the listener's own
     // tree, which the spool attack targets from inside; what root does through it lands elsewhere.
     "/var/lib/private",
@@ -90,6 +92,8 @@ interface Outcome extends ExecResult {
   timedOut: boolean;
   /** Processes of this run still alive after it returned (killed by the harness). */
   leftovers: string[];
+  /** When killed at its bound: the transient units (git, pip, hooks) running at that moment. */
+  transient: string;
 }
 
 const RUN_MARK = "RF_SECURITY_TEST_RUN";
@@ -98,18 +102,28 @@ const RUN_MARK = "RF_SECURITY_TEST_RUN";
 async function rfAgent(args: string[], boundMs: number, cwd?: string): Promise<Outcome> {
   const mark = randomBytes(8).toString("hex");
   const started = Date.now();
+  // Just before the bound, what the run is waiting for: its transient units (git, pip, hooks).
+  let transient: Promise<string> = Promise.resolve("");
+  const spy = setTimeout(() => {
+    transient = server
+      .sh(`systemctl list-units --no-legend --plain 'rf-agent-${APP}-*' | grep -v webhook`)
+      .then((r) => r.stdout);
+  }, boundMs - 3000);
   const r = await server.rfAgent(args, {
     timeoutMs: boundMs,
     env: { [RUN_MARK]: mark },
     ...(cwd ? { cwd } : {}),
   });
+  clearTimeout(spy);
   const ms = Date.now() - started;
+  const timedOut = ms >= boundMs;
   return {
     ...r,
     command: `rf-agent ${args.join(" ")}${cwd ? ` (in ${cwd})` : ""}`,
     boundMs,
     ms,
-    timedOut: ms >= boundMs,
+    timedOut,
+    transient: timedOut ? await transient : "",
     leftovers: await killMarked(mark),
   };
 }
@@ -137,7 +151,9 @@ function show(o: Outcome): string {
 function judge(o: Outcome, allowed: number[] = [0, 1]): string[] {
   const problems: string[] = [];
   if (o.timedOut)
-    problems.push(`${o.command} did not finish within ${o.boundMs / 1000} s (killed)\n${show(o)}`);
+    problems.push(
+      `${o.command} did not finish within ${o.boundMs / 1000} s (killed)\n${show(o)}\n--- transient units then\n${o.transient.trim() || "(none)"}`,
+    );
   else if (!allowed.includes(o.exitCode))
     problems.push(`${o.command} exited ${o.exitCode}, expected ${allowed.join(" or ")}\n${show(o)}`);
   const out = `${o.stdout}\n${o.stderr}`;
@@ -670,7 +686,8 @@ describe("root's own configuration", () => {
           return [summary(outcome), `/etc is now ${etc.stdout.trim()}`];
         },
         check: async () => extra.flatMap((o) => judge(o, [0])),
-        allowed: (c) => installFile(c, SECRET_IN_ETC),
+        // agent.ini is this test's own change (put back by the cleanup)
+        allowed: (c) => installFile(c, SECRET_IN_ETC) || c.path === AGENT_CONFIG,
         cleanup: async () => {
           await uninstall();
           await root(`rm -f ${SECRET_IN_ETC}`);
