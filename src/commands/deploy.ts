@@ -18,7 +18,7 @@ import { serveWebhookRequests } from "./webhook-requests.js";
 import type { Color } from "../config/types.js";
 import { checkRequiredEnv } from "../ops/env.js";
 import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
-import { ensureCertificate, previewUrl, showInPreview } from "../ops/switch.js";
+import { dropFallback, ensureCertificate, previewUrl, showInPreview } from "../ops/switch.js";
 import { siteCertificate } from "../ops/certificate.js";
 import { fileDiff } from "./diff.js";
 
@@ -70,8 +70,13 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     run.to = { color: idle, sha };
     // Before anything starts: the environment the new color's services will get.
     await checkRequiredEnv(ctx, idle);
+    // nginx stops falling back to the idle color (the last deploy's old one) before anything of
+    // this release starts there; alongside the install, which takes longer.
+    const fallbackOff = dropFallback(ctx);
+    fallbackOff.catch(() => undefined); // awaited below, unless the install fails first
     try {
       await installCommit(ctx, run.steps, idle, sha, user);
+      if (await fallbackOff) ctx.log.info({ color: idle }, `nginx no longer falls back to ${idle}`);
       state = withSlot(state, idle, sha, ctx.now());
       state = { ...state, standby: state.standby?.color === idle ? null : state.standby };
       await saveState(ctx.layout, state);

@@ -2,7 +2,7 @@
 import type { Color, Config, NetworkAccess, ServiceConfig } from "../config/types.js";
 import { COLORS } from "../config/types.js";
 import { execStart, serviceArgv } from "./command-line.js";
-import type { Layout } from "./layout.js";
+import { other, type Layout } from "./layout.js";
 import { fill, readTemplate } from "./template.js";
 import { ACME_WEBROOT, certificatePaths } from "./tls.js";
 
@@ -121,7 +121,14 @@ export function renderSite(
   const upstreams = config.services
     .flatMap((s) =>
       COLORS.map((color) =>
-        fill(readTemplate("nginx/upstream.conf"), { id, service: s.name, color, port: s.ports[color] }),
+        fill(readTemplate("nginx/upstream.conf"), {
+          id,
+          service: s.name,
+          color,
+          port: s.ports[color],
+          other: other(color),
+          otherPort: s.ports[other(color)],
+        }),
       ),
     )
     .join("");
@@ -214,11 +221,26 @@ export function renderSite(
   };
 }
 
-export function renderLiveInclude(config: Config, layout: Layout, color: Color, sha: string): RenderedFile {
+/**
+ * The live color; with `fallback`, nginx sends what cannot reach it to the other color (while the
+ * color it took over from still runs: the watch, the drain, a warm standby).
+ */
+export function renderLiveInclude(
+  config: Config,
+  layout: Layout,
+  color: Color,
+  sha: string,
+  fallback = false,
+): RenderedFile {
   return {
     path: layout.liveIncludePath,
     mode: 0o644,
-    content: fill(readTemplate("nginx/live.conf"), { app: config.app.name, color, sha }),
+    content: fill(readTemplate("nginx/live.conf"), {
+      app: config.app.name,
+      color,
+      sha,
+      pool: fallback ? `${color}_fallback` : color,
+    }),
   };
 }
 
@@ -245,8 +267,9 @@ export function renderPreviewInclude(
 }
 
 /** Reads back what renderLiveInclude wrote; null when the file is not ours or is damaged. */
-export function parseLiveInclude(text: string): { color: Color; sha: string } | null {
+export function parseLiveInclude(text: string): { color: Color; sha: string; fallback: boolean } | null {
   const color = /^set \$rf_live_color (blue|green);$/m.exec(text)?.[1] as Color | undefined;
   const sha = /^set \$rf_live_sha ([0-9a-f]{40});$/m.exec(text)?.[1];
-  return color && sha ? { color, sha } : null;
+  const fallback = /^set \$rf_live_pool (?:blue|green)_fallback;$/m.test(text);
+  return color && sha ? { color, sha, fallback } : null;
 }

@@ -27,7 +27,9 @@ export async function cutover(
 ): Promise<CutoverResult> {
   const from = state.live && state.live.color !== to ? state.live : null;
   const t0 = performance.now();
-  await steps.run("switch nginx", () => switchTo(ctx, to, sha), { to });
+  // The color left behind stays the fallback until it is stopped, so a release that falls over
+  // right after the switch costs no request while the watch switches back.
+  await steps.run("switch nginx", () => switchTo(ctx, to, sha, from !== null), { to });
   const switchMs = Math.round(performance.now() - t0);
   const flipAt = Date.now();
   let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null, staged: null };
@@ -45,7 +47,7 @@ export async function cutover(
         hint: "fix the release and deploy again; see `journalctl -u` for its units",
       });
     }
-    await steps.run("switch back", () => switchTo(ctx, from.color, from.sha), { to: from.color });
+    await steps.run("switch back", () => switchTo(ctx, from.color, from.sha, false), { to: from.color });
     next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
     await saveState(ctx.layout, next);
     await bootLiveOrWarn(ctx, from.color);

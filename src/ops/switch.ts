@@ -19,6 +19,7 @@ import { RfError } from "../errors.js";
 import { other } from "../core/layout.js";
 import { siteCertificate } from "./certificate.js";
 import {
+  parseLiveInclude,
   previewEnabled,
   renderLiveInclude,
   renderPreviewInclude,
@@ -77,11 +78,18 @@ async function nginxFeatures(ctx: Context, https: SiteHttps): Promise<NginxFeatu
 }
 
 /** Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed. */
-export async function switchTo(ctx: Context, to: Color, sha: string): Promise<void> {
+/**
+ * `fallback`: while the color nginx leaves still runs (watch, drain, standby), a request that cannot
+ * reach `to` goes to it. Left out, it stays as the include has it when `to` already serves (a
+ * certificate or a repair applied again), and is off for a new color.
+ */
+export async function switchTo(ctx: Context, to: Color, sha: string, fallback?: boolean): Promise<void> {
   const { layout, config, log } = ctx;
+  const current = fallback === undefined ? await liveInclude(ctx) : null;
+  const keep = fallback ?? (current?.color === to && current.fallback);
   const certificate = await siteCertificate(config);
   const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
-  const files = [site, renderLiveInclude(config, layout, to, sha)];
+  const files = [site, renderLiveInclude(config, layout, to, sha, keep)];
   if (previewEnabled(config)) {
     const idleSha = await headSha(layout.checkout(other(to)), gitUserIfAny(ctx));
     files.push(renderPreviewInclude(config, layout, other(to), idleSha));
@@ -158,6 +166,22 @@ export async function ensureCertificate(ctx: Context, live: { color: Color; sha:
 // run every few minutes) certbot is asked again at most hourly. A deploy that switches always asks.
 const CERTBOT_RETRY_MS = 3_600_000;
 const certbotFailedAt = (ctx: Context) => path.join(ctx.layout.stateDir, "certbot-failed-at");
+
+async function liveInclude(ctx: Context): Promise<ReturnType<typeof parseLiveInclude>> {
+  const text = await readIfExists(ctx.layout.liveIncludePath);
+  return text ? parseLiveInclude(text) : null;
+}
+
+/**
+ * Before anything starts in the idle color: nginx must no longer fall back to it, as what starts
+ * there is not yet proven. Only the include changes (tested, reloaded); the live color stays.
+ */
+export async function dropFallback(ctx: Context): Promise<boolean> {
+  const live = await liveInclude(ctx);
+  if (!live?.fallback) return false;
+  await applyNginx(ctx, [renderLiveInclude(ctx.config, ctx.layout, live.color, live.sha, false)]);
+  return true;
+}
 
 /** Points the preview server at `color` (the idle one, after `deploy --no-switch`). */
 export async function showInPreview(ctx: Context, color: Color, sha: string): Promise<void> {

@@ -196,6 +196,26 @@ describe("rf-agent on a real host", () => {
     expect(JSON.parse(history.stdout).outcome).toBe("rolled-back");
   });
 
+  it("loses no request when a release dies after the switch: nginx falls back to the old color while the watch switches back", async () => {
+    await pushVersion(server, origin, "1.0.5-dies", { fault: "exit-after 8" });
+    await writeAgentConfig(server, { switch: { watch: 20 } });
+    const load = startLoad(server, { rps: 40, sessions: 2, sessionMin: 1, sessionMax: 3 });
+    const r = await server.rfAgent(["deploy"]);
+    await new Promise((r) => setTimeout(r, 500));
+    const summary = await load.stop();
+    expect(r.exitCode, r.stderr).toBe(3);
+    expect(await served()).toEqual({ version: "1.0.4", color: "green" });
+    expect(summary.requests.failed, JSON.stringify(summary.failures.slice(0, 5))).toBe(0);
+    expect(summary.requests.ok).toBeGreaterThan(100);
+    // the new color really died while it served (the journal of its API unit says so)
+    const died = await server.sh(
+      "journalctl -u demo-api@blue.service -o cat --no-pager | grep -c 'FAULT exit-after'",
+    );
+    expect(Number(died.stdout.trim())).toBeGreaterThan(0);
+    // after the switch back nginx no longer falls back to the failed color
+    expect(await server.readFile("/etc/nginx/rf-agent/demo/live.conf")).toContain("set $rf_live_pool green;");
+  });
+
   it("prints the plan and diffs with --dry-run and changes nothing", async () => {
     await pushVersion(server, origin, "1.0.6", { fault: null });
     await writeAgentConfig(server);

@@ -8,6 +8,7 @@ VERSION) holding one of
     exit-at-start          exit with status 1 at import
     never-healthy          /health and /api/health always answer 503
     unhealthy-after N      healthy for N seconds after start, then 503 forever
+    exit-after N           serve normally, then exit with status 1 N seconds after start
     slow-start N           sleep N seconds at import, before serving
 No file (or an empty one) means normal behaviour.
 """
@@ -37,7 +38,7 @@ def _parse_fault(text: str | None) -> tuple[str | None, float]:
     mode, args = words[0], words[1:]
     if mode in ("exit-at-start", "never-healthy") and not args:
         return mode, 0.0
-    if mode in ("unhealthy-after", "slow-start") and len(args) == 1:
+    if mode in ("unhealthy-after", "slow-start", "exit-after") and len(args) == 1:
         try:
             seconds = float(args[0])
         except ValueError:
@@ -53,6 +54,15 @@ FAULT, FAULT_SECONDS = _parse_fault(_read_text("FAULT"))
 if FAULT == "exit-at-start":
     print("backend: FAULT exit-at-start: exiting with status 1", file=sys.stderr, flush=True)
     sys.exit(1)
+if FAULT == "exit-after":
+    import threading
+
+    def _exit_later() -> None:
+        time.sleep(FAULT_SECONDS)
+        print(f"backend: FAULT exit-after: exiting after {FAULT_SECONDS:g} s", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    threading.Thread(target=_exit_later, daemon=True).start()
 if FAULT == "slow-start":
     print(f"backend: FAULT slow-start: sleeping {FAULT_SECONDS:g} s", file=sys.stderr, flush=True)
     time.sleep(FAULT_SECONDS)

@@ -43,8 +43,10 @@ async function host(state: State) {
 }
 
 const saved = async (ctx: Context) => JSON.parse(await readFile(ctx.layout.statePath, "utf8")) as State;
-const preview = async (ctx: Context) =>
-  parseLiveInclude(await readFile(ctx.layout.previewIncludePath, "utf8"));
+const preview = async (ctx: Context) => {
+  const p = parseLiveInclude(await readFile(ctx.layout.previewIncludePath, "utf8"));
+  return p && { color: p.color, sha: p.sha };
+};
 const stops = (run: FakeRunner) =>
   run.calls.filter((c) => c.file === "systemctl" && c.args[0] === "stop").map((c) => c.args.slice(1));
 

@@ -221,10 +221,10 @@ describe("renderSite", () => {
     const { content } = renderSite(setup().config, setup().layout);
     const api = locationBlock(content, "/api/");
     const web = locationBlock(content, "/");
-    expect(api).toContain("        proxy_pass http://rf_demo_api_$rf_live_color;");
+    expect(api).toContain("        proxy_pass http://rf_demo_api_$rf_live_pool;");
     expect(api).toContain('        proxy_set_header Connection "";');
     expect(api.some((l) => l.includes("Upgrade") || l.includes("proxy_read_timeout"))).toBe(false);
-    expect(web).toContain("        proxy_pass http://rf_demo_web_$rf_live_color;");
+    expect(web).toContain("        proxy_pass http://rf_demo_web_$rf_live_pool;");
     expect(web).toContain("        proxy_set_header Upgrade $http_upgrade;");
     expect(web).toContain("        proxy_set_header Connection $rf_demo_connection_upgrade;");
     expect(web).not.toContain('        proxy_set_header Connection "";');
@@ -251,7 +251,7 @@ describe("renderSite", () => {
     expect(layout.sitePath).toBe("/etc/nginx/sites-available/rf-agent-rio-futuro.conf");
     expect(content).toContain("map $http_upgrade $rf_rio_futuro_connection_upgrade {");
     expect(content).toContain("upstream rf_rio_futuro_api_blue {");
-    expect(content).toContain("proxy_pass http://rf_rio_futuro_web_$rf_live_color;");
+    expect(content).toContain("proxy_pass http://rf_rio_futuro_web_$rf_live_pool;");
     expect(content).toContain(`'{"app":"rio-futuro","color":"$rf_live_color","sha":"$rf_live_sha"}\\n'`);
     expect(content).not.toMatch(/rf_rio-futuro/);
   });
@@ -274,8 +274,8 @@ describe("preview server", () => {
     expect(content.match(/^server \{$/gm)).toHaveLength(2);
     expect(preview).toContain("    listen 127.0.0.1:8081;\n    server_name _;\n");
     expect(preview).toContain("    include /etc/nginx/rf-agent/demo/preview.conf;\n");
-    expect(preview).toContain("    location /api/ {\n        proxy_pass http://rf_demo_api_$rf_live_color;");
-    expect(preview).toContain("    location / {\n        proxy_pass http://rf_demo_web_$rf_live_color;");
+    expect(preview).toContain("    location /api/ {\n        proxy_pass http://rf_demo_api_$rf_live_pool;");
+    expect(preview).toContain("    location / {\n        proxy_pass http://rf_demo_web_$rf_live_pool;");
     expect(preview).not.toContain("default_server");
   });
 
@@ -402,7 +402,30 @@ describe("renderLiveInclude / parseLiveInclude", () => {
     expect(parseLiveInclude(renderLiveInclude(config, layout, color, commit).content)).toEqual({
       color,
       sha: commit,
+      fallback: false,
     });
+    const withFallback = renderLiveInclude(config, layout, color, commit, true).content;
+    expect(withFallback).toContain(`set $rf_live_pool ${color}_fallback;`);
+    expect(parseLiveInclude(withFallback)).toEqual({ color, sha: commit, fallback: true });
+  });
+
+  it("renders for each color an upstream with the other color as a backup", () => {
+    const { config, layout } = setup();
+    const site = renderSite(config, layout).content;
+    expect(site).toContain(
+      [
+        "upstream rf_demo_api_blue_fallback {",
+        "    server 127.0.0.1:8000 max_fails=0;",
+        "    server 127.0.0.1:8001 backup max_fails=0;",
+      ].join("\n"),
+    );
+    expect(site).toContain(
+      [
+        "upstream rf_demo_web_green_fallback {",
+        "    server 127.0.0.1:8502 max_fails=0;",
+        "    server 127.0.0.1:8501 backup max_fails=0;",
+      ].join("\n"),
+    );
   });
 
   const good = fixture("live.conf");

@@ -18,6 +18,8 @@ export interface HostModel {
   active: Record<Color, boolean>;
   /** Whether `nginx -t` accepts the configuration. */
   nginxOk: boolean;
+  /** Whether nginx falls back to the other color (as of the last reload). */
+  fallback: boolean;
 }
 
 export function hostModel(over: Partial<HostModel> = {}): HostModel {
@@ -26,6 +28,7 @@ export function hostModel(over: Partial<HostModel> = {}): HostModel {
     healthy: { blue: true, green: true },
     active: { blue: false, green: false },
     nginxOk: true,
+    fallback: false,
     ...over,
   };
 }
@@ -50,7 +53,11 @@ export async function fakeHost(
     const [verb, ...rest] = args;
     // nginx reloads on the HUP rf-agent sends its master (or on systemctl reload)
     const reloads = verb === "reload" || (verb === "kill" && rest.includes("--signal=HUP"));
-    if (reloads) host.served = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
+    if (reloads) {
+      const live = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
+      host.served = live && { color: live.color, sha: live.sha };
+      host.fallback = live?.fallback ?? false;
+    }
     if (verb === "is-active") {
       const color = colorOfUnit(rest.at(-1) ?? "");
       return { exitCode: color === null || host.active[color] ? 0 : 3 };

@@ -61,6 +61,8 @@ describe("cutover", () => {
     const state = withSlot(emptyState("demo"), "blue", sha("a"), new Date(T0));
     const r = await cutover(ctx, steps, state, "blue", sha("a"));
     expect(host.served).toEqual({ color: "blue", sha: sha("a") });
+    // nothing ran before: nothing to fall back to
+    expect(host.fallback).toBe(false);
     expect(r.openAtDeadline).toBe(0);
     expect(r.state.live).toEqual({ color: "blue", sha: sha("a"), since: new Date(T0).toISOString() });
     expect(r.state.previous).toBeNull();
@@ -78,6 +80,8 @@ describe("cutover", () => {
     const { ctx, steps, state, saved, stopped } = await blueLive(host);
     const r = await cutover(ctx, steps, state, "green", sha("b"));
     expect(host.served).toEqual({ color: "green", sha: sha("b") });
+    // the old color stays nginx's fallback for what cannot reach the new one
+    expect(host.fallback).toBe(true);
     expect(r.state.live).toMatchObject({ color: "green", sha: sha("b") });
     expect(r.state.previous).toEqual({ color: "blue", sha: sha("a") });
     expect(r.state.standby).toBeNull();
@@ -119,6 +123,7 @@ describe("cutover", () => {
       exitCode: 3,
       message: "the green color failed its health check after the switch; switched back to the blue color",
     });
+    expect(host.fallback).toBe(false);
     expect(host.served).toEqual({ color: "blue", sha: sha("a") });
     const after = await saved();
     expect(after.live).toMatchObject({ color: "blue", sha: sha("a") });

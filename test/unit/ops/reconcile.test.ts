@@ -16,7 +16,10 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(() => cleanup());
 
-const included = async (ctx: Context) => parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"));
+const included = async (ctx: Context) => {
+  const p = parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"));
+  return p && { color: p.color, sha: p.sha };
+};
 const saved = async (ctx: Context) => JSON.parse(await readFile(ctx.layout.statePath, "utf8")) as State;
 
 describe("reconcile", () => {

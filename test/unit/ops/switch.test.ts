@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { parseLiveInclude, renderLiveInclude, renderSite } from "../../../src/core/render.js";
 import { RfError } from "../../../src/errors.js";
-import { servedByNginx, switchTo } from "../../../src/ops/switch.js";
+import { dropFallback, servedByNginx, switchTo } from "../../../src/ops/switch.js";
 import { sha } from "../helpers/config.js";
 import { fakeGet, type fakeRunner, ok, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";
@@ -32,6 +32,32 @@ async function exists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+describe("fallback to the color left behind", () => {
+  const live = async (ctx: Parameters<typeof dropFallback>[0]) =>
+    parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"));
+  const hups = (run: ReturnType<typeof fakeRunner>) =>
+    commands(run).filter((c) => c.includes("--signal=HUP nginx.service")).length;
+
+  it("is on when asked, kept when the same color is applied again, and dropped before the idle color starts", async () => {
+    const { ctx, run } = await fakeNginx();
+    await switchTo(ctx, "green", sha("b"), true);
+    expect(await live(ctx)).toEqual({ color: "green", sha: sha("b"), fallback: true });
+    await switchTo(ctx, "green", sha("b"));
+    expect((await live(ctx))?.fallback).toBe(true);
+    const before = hups(run);
+    expect(await dropFallback(ctx)).toBe(true);
+    expect(await live(ctx)).toEqual({ color: "green", sha: sha("b"), fallback: false });
+    expect(hups(run)).toBe(before + 1);
+    // twice is the same: nothing to drop, no reload
+    expect(await dropFallback(ctx)).toBe(false);
+    expect(hups(run)).toBe(before + 1);
+    // a new color never inherits it
+    await switchTo(ctx, "blue", sha("c"), true);
+    await switchTo(ctx, "green", sha("d"));
+    expect((await live(ctx))?.fallback).toBe(false);
+  });
+});
 
 describe("switchTo", () => {
   it("on a fresh host writes the site, enables it, writes the include, tests, reloads and confirms", async () => {
@@ -81,6 +107,7 @@ describe("switchTo", () => {
     expect(parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"))).toEqual({
       color: "green",
       sha: sha("b"),
+      fallback: false,
     });
     expect((await lstat(ctx.layout.sitePath)).ino).toBe(siteInode);
     expect(
