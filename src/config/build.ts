@@ -131,6 +131,8 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
       serverName: nginx.server_name!,
       previewListen: nginx.preview_listen!,
       previewServerName: nginx.preview_server_name!,
+      include: nginx.include ?? null,
+      httpInclude: nginx.http_include ?? null,
     },
     tls: {
       mode: tls.mode!,

@@ -131,6 +131,9 @@ export const nginxSchema = z.object({
     ]),
     NGINX_DEFAULTS.server_name,
   ),
+  // The operator's own nginx snippets, kept across deploys: inside our server block, and at http level.
+  include: optionalPath(""),
+  http_include: optionalPath(""),
   // A second server block that serves the idle color with the same routes, for trying a release.
   preview_listen: z.prefault(
     key([

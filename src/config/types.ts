@@ -60,6 +60,10 @@ export interface Config {
     /** Serves the idle color with the same routes ("" = off): PORT or IP:PORT. */
     previewListen: string;
     previewServerName: string;
+    /** The operator's snippet included inside rf-agent's server block (the HTTPS one with TLS on). */
+    include: string | null;
+    /** The operator's snippet included at http level, before rf-agent's server block. */
+    httpInclude: string | null;
   };
   tls: {
     mode: TlsMode;

@@ -217,6 +217,13 @@ export function renderSite(
       http,
       liveInclude: layout.liveIncludePath,
       preview,
+      // The operator's own settings, validated by `nginx -t` with ours before any reload.
+      httpInclude: config.nginx.httpInclude
+        ? `\n# [nginx] http_include: the operator's own http-level settings\ninclude ${config.nginx.httpInclude};\n`
+        : "",
+      serverInclude: config.nginx.include
+        ? `\n    # [nginx] include: the operator's own settings for this site\n    include ${config.nginx.include};\n`
+        : "",
     }),
   };
 }

@@ -379,6 +379,26 @@ describe("[service.NAME]", () => {
   });
 });
 
+describe("[nginx] include, http_include", () => {
+  it("takes absolute paths, and refuses relative ones naming the key", () => {
+    const c = parseConfig(
+      withLines(
+        "[nginx]",
+        "include = /etc/nginx/local/site.conf",
+        "http_include = /etc/nginx/local/http.conf",
+      ),
+      SOURCE,
+    );
+    expect(c.nginx).toMatchObject({
+      include: "/etc/nginx/local/site.conf",
+      httpInclude: "/etc/nginx/local/http.conf",
+    });
+    expect(problemOf(withLines("[nginx]", "include = local.conf"))).toMatch(
+      /^\[nginx\] include: must be an absolute path/,
+    );
+  });
+});
+
 describe("[health], [nginx], [switch]", () => {
   it.each([
     ["timeout", "0"],

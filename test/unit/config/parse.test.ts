@@ -48,7 +48,14 @@ describe("parseConfig: valid files", () => {
       },
       services: DEFAULT_SERVICES,
       health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-      nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
+      nginx: {
+        listen: 80,
+        serverName: "_",
+        previewListen: "",
+        previewServerName: "",
+        include: null,
+        httpInclude: null,
+      },
       tls: {
         mode: "off",
         listen: 443,
@@ -91,7 +98,14 @@ describe("parseConfig: valid files", () => {
       },
       services: DEFAULT_SERVICES,
       health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-      nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
+      nginx: {
+        listen: 80,
+        serverName: "_",
+        previewListen: "",
+        previewServerName: "",
+        include: null,
+        httpInclude: null,
+      },
       tls: {
         mode: "off",
         listen: 443,
@@ -230,6 +244,8 @@ watch = 0
       serverName: "shop.example.com www.shop.example.com",
       previewListen: "",
       previewServerName: "",
+      include: null,
+      httpInclude: null,
     });
     expect(config.switch).toEqual({ graceSec: 0, drainSec: 0.5, standbySec: 600, watchSec: 0 });
   });

@@ -409,6 +409,20 @@ describe("renderLiveInclude / parseLiveInclude", () => {
     expect(parseLiveInclude(withFallback)).toEqual({ color, sha: commit, fallback: true });
   });
 
+  it("includes the operator's snippets: one inside the server block, one at http level", () => {
+    const { config, layout } = setup();
+    config.nginx.include = "/etc/nginx/rf-agent-local/site.conf";
+    config.nginx.httpInclude = "/etc/nginx/rf-agent-local/http.conf";
+    const lines = renderSite(config, layout).content.split("\n");
+    const http = lines.indexOf("include /etc/nginx/rf-agent-local/http.conf;");
+    const inServer = lines.indexOf("    include /etc/nginx/rf-agent-local/site.conf;");
+    expect(http).toBeGreaterThan(0);
+    expect(http).toBeLessThan(lines.indexOf("server {"));
+    // inside the server block, after our locations, before its closing brace
+    expect(inServer).toBeGreaterThan(lines.lastIndexOf("    location / {"));
+    expect(lines[inServer + 1]).toBe("}");
+  });
+
   it("renders for each color an upstream with the other color as a backup", () => {
     const { config, layout } = setup();
     const site = renderSite(config, layout).content;

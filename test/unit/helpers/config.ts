@@ -43,7 +43,14 @@ export function testConfig(patch?: (config: Config) => void): Config {
     },
     services: [structuredClone(API), structuredClone(WEB)],
     health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
-    nginx: { listen: 80, serverName: "_", previewListen: "", previewServerName: "" },
+    nginx: {
+      listen: 80,
+      serverName: "_",
+      previewListen: "",
+      previewServerName: "",
+      include: null,
+      httpInclude: null,
+    },
     tls: {
       mode: "off",
       listen: 443,
