@@ -183,8 +183,12 @@ describe("HTTPS with certbot and a local ACME server", () => {
 
   it("gets a certificate for the site's name on the next deploy and serves HTTPS with HTTP/2", async () => {
     await startPebble();
-    // nothing new to deploy: the deploy still asks certbot again
-    const r = await server.rfAgent(["deploy"], { env: CERTBOT_ENV });
+    // A deploy with nothing new asks certbot at most hourly after a failure (it would succeed now)...
+    const quiet = await server.rfAgent(["deploy"], { env: CERTBOT_ENV });
+    expect(quiet.exitCode, quiet.stderr).toBe(0);
+    expect((await server.exec("test", ["-e", LIVE_CERT])).exitCode).toBe(1);
+    // ...while a deploy that switches always asks.
+    const r = await server.rfAgent(["deploy", "--force"], { env: CERTBOT_ENV });
     expect(r.exitCode, r.stderr).toBe(0);
     // Issued by pebble for the name, through a real HTTP-01 check of port 80.
     const cert = await server.exec("openssl", [
@@ -205,7 +209,7 @@ describe("HTTPS with certbot and a local ACME server", () => {
     const https = await curlHttps("/api/version", ISSUED_ROOT);
     expect(https.status, https.headers).toBe(200);
     expect(https.http).toBe("2");
-    expect(await servedOverHttps()).toBe("1.0.0/blue");
+    expect(await servedOverHttps()).toBe("1.0.0/green");
     expect(await servedFingerprint()).toBe(await fileFingerprint(LIVE_CERT));
     // certbot renews on its own timer, and reloads nginx through the hook it keeps for this certificate.
     expect((await server.exec("systemctl", ["is-enabled", "certbot.timer"])).stdout.trim()).toBe("enabled");
@@ -224,7 +228,7 @@ describe("HTTPS with certbot and a local ACME server", () => {
     expect((await plainHttp("/.well-known/acme-challenge/none")).status).toBe(404);
     const live = await plainHttp("/__rf-agent/live");
     expect(live.status).toBe(200);
-    expect(JSON.parse(live.body)).toMatchObject({ app: "demo", color: "blue" });
+    expect(JSON.parse(live.body)).toMatchObject({ app: "demo", color: "green" });
     // The preview server stays plain HTTP on loopback.
     const preview = await server.curl("http://127.0.0.1:8081/__rf-agent/live");
     expect(preview.status, preview.error).toBe(200);
@@ -235,13 +239,13 @@ describe("HTTPS with certbot and a local ACME server", () => {
     await pushVersion(server, origin, "1.0.1");
     const deployed = await deployUnderLoad(ISSUED_ROOT, ["deploy"]);
     expectNoLoss(deployed);
-    expect(Object.keys(deployed.versions)).toEqual(expect.arrayContaining(["1.0.0/blue", "1.0.1/green"]));
-    expect(await servedOverHttps()).toBe("1.0.1/green");
+    expect(Object.keys(deployed.versions)).toEqual(expect.arrayContaining(["1.0.0/green", "1.0.1/blue"]));
+    expect(await servedOverHttps()).toBe("1.0.1/blue");
 
     const rolledBack = await deployUnderLoad(ISSUED_ROOT, ["rollback"]);
     expectNoLoss(rolledBack);
-    expect(Object.keys(rolledBack.versions)).toEqual(expect.arrayContaining(["1.0.1/green", "1.0.0/blue"]));
-    expect(await servedOverHttps()).toBe("1.0.0/blue");
+    expect(Object.keys(rolledBack.versions)).toEqual(expect.arrayContaining(["1.0.1/blue", "1.0.0/green"]));
+    expect(await servedOverHttps()).toBe("1.0.0/green");
   });
 
   it("renews with certbot renew --force-renewal after several deploys, and nginx serves the new certificate", async () => {
@@ -271,13 +275,13 @@ describe("HTTPS with certbot and a local ACME server", () => {
     }
     expect(served).toBe(renewed);
     expect(await server.readFile(SITE)).toBe(site);
-    expect(await servedOverHttps()).toBe("1.0.3/blue");
+    expect(await servedOverHttps()).toBe("1.0.3/green");
 
     // and the next deploy keeps serving the renewed certificate
     await pushVersion(server, origin, "1.0.4");
     const r = await server.rfAgent(["deploy"], { env: CERTBOT_ENV });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await servedOverHttps()).toBe("1.0.4/green");
+    expect(await servedOverHttps()).toBe("1.0.4/blue");
     expect(await servedFingerprint()).toBe(renewed);
   });
 });
@@ -308,7 +312,7 @@ chmod 600 site.key`);
     // wss:// and requests with only our certificate trusted, through another deploy
     await pushVersion(server, origin, "2.0.1");
     expectNoLoss(await deployUnderLoad(own, ["deploy"]));
-    expect(await servedOverHttps(own)).toBe("2.0.1/green");
+    expect(await servedOverHttps(own)).toBe("2.0.1/blue");
     const page = await plainHttp("/");
     expect(page).toMatchObject({ status: 301, location: `https://${NAME}/` });
   });
