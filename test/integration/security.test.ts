@@ -262,11 +262,12 @@ async function restoreCheckout(color: Color): Promise<void> {
   await root(`c=${ROOT}/${color}
 broken=
 if [ -L "$c" ] || [ ! -d "$c" ]; then broken=dir
-elif [ -L "$c/.git" ] || [ ! -d "$c/.git" ] || [ -p "$c/.git/HEAD" ] || [ ! -f "$c/.git/HEAD" ]; then broken=git
+elif [ -L "$c/.git" ] || [ ! -d "$c/.git" ] || [ -p "$c/.git/HEAD" ] || [ ! -f "$c/.git/HEAD" ] ||
+  [ -p "$c/.git/config" ] || [ ! -f "$c/.git/config" ]; then broken=git
 fi
 if [ -n "$broken" ] && [ -d ${BACKUP}/${color} ]; then
   # a FIFO someone may still be blocked on: open its other end so they see EOF
-  [ -p "$c/.git/HEAD" ] && timeout 2 sh -c ': >"$1"' sh "$c/.git/HEAD" || true
+  for f in "$c/.git/HEAD" "$c/.git/config"; do [ -p "$f" ] && timeout 2 sh -c ': >"$1"' sh "$f" || true; done
   if [ "$broken" = dir ]; then rm -rf -- "$c"; cp -a ${BACKUP}/${color} "$c"
   else rm -rf -- "$c/.git"; cp -a ${BACKUP}/${color}/.git "$c/.git"; fi
 fi`);
@@ -558,6 +559,26 @@ if [ -L "$m" ]; then rm -f "$m"; if [ -f ${BACKUP}/${color}.marker ]; then cp -a
         cleanup: async () => {
           for (const color of COLORS) await restoreCheckout(color);
           await root(`rm -f ${COLORS.map((c) => `${ROOT}/${c}/.git/HEAD.moved`).join(" ")}`);
+        },
+      });
+    },
+    ATTACK_MS,
+  );
+
+  it(
+    "e. puts a FIFO at .git/config of the idle checkout: every command ends within its bound",
+    async () => {
+      const color = idle(await liveColor());
+      await play(`e. app user: FIFO at ${ROOT}/${color}/.git/config`, {
+        plant: async () => [
+          attempt(
+            `mkfifo ${color}/.git/config`,
+            await asUser(server, USER, `cd ${ROOT}/${color}/.git && mv config config.moved && mkfifo config`),
+          ),
+        ],
+        cleanup: async () => {
+          await restoreCheckout(color);
+          await root(`rm -f ${ROOT}/${color}/.git/config.moved`);
         },
       });
     },
