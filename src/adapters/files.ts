@@ -142,6 +142,17 @@ export async function readBeneath(base: string, rel: string, maxBytes = 64 * 102
   }
 }
 
+/** Whether `rel` below `base` is a regular file (no symlink on the way; a FIFO is opened without blocking). */
+export async function isFileBeneath(base: string, rel: string): Promise<boolean> {
+  const handle = await openBeneath(base, rel, "file");
+  if (!handle) return false;
+  try {
+    return (await handle.stat()).isFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Whether `rel` below `base` is a real directory (no symlink on the way). */
 export async function isDirBeneath(base: string, rel: string): Promise<boolean> {
   const handle = await openBeneath(base, rel, "dir");

@@ -4,7 +4,7 @@ import path from "node:path";
 import { RfError } from "../errors.js";
 import type { Runner, RunAs, RunOptions } from "../exec/runner.js";
 import { maskUrlCredentials, tail } from "../exec/runner.js";
-import { isDirBeneath, readBeneath } from "./files.js";
+import { isDirBeneath, isFileBeneath, readBeneath } from "./files.js";
 
 const SHA = /^[0-9a-f]{40}$/;
 /** The largest requirements file rf-agent reads out of a commit. */
@@ -87,9 +87,17 @@ export async function lsRemote(repo: string, ref: string, u: GitUser): Promise<s
   return hit && isSha(hit[0]) ? hit[0] : null;
 }
 
-/** Whether dir is a checkout a fetch can update (else fetchInto clones it). `.git` must be a real directory. */
-export function hasCheckout(dir: string): Promise<boolean> {
-  return isDirBeneath(dir, ".git");
+/**
+ * Whether dir is a checkout a fetch can update (else fetchInto clones it afresh): `.git` a real
+ * directory, its HEAD and config regular files. A FIFO there would block git until its timeout.
+ */
+export async function hasCheckout(dir: string): Promise<boolean> {
+  const [git, head, config] = await Promise.all([
+    isDirBeneath(dir, ".git"),
+    isFileBeneath(dir, ".git/HEAD"),
+    isFileBeneath(dir, ".git/config"),
+  ]);
+  return git && head && config;
 }
 
 // Empties the directory (as the app user: a recursive delete by root could be steered elsewhere by

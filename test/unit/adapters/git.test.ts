@@ -167,6 +167,36 @@ describe("headSha", () => {
   });
 });
 
+describe("hasCheckout", () => {
+  it("is a checkout only with .git a directory and its HEAD and config regular files", async () => {
+    const checkout = path.join(dir, "blue");
+    await mkdir(path.join(checkout, ".git"), { recursive: true });
+    await writeFile(path.join(checkout, ".git", "HEAD"), "a".repeat(40));
+    await writeFile(path.join(checkout, ".git", "config"), "");
+    expect(await hasCheckout(checkout)).toBe(true);
+    for (const file of ["HEAD", "config"]) {
+      await rm(path.join(checkout, ".git", file));
+      await execa("mkfifo", [path.join(checkout, ".git", file)]);
+      expect(await hasCheckout(checkout)).toBe(false);
+      await rm(path.join(checkout, ".git", file));
+      await writeFile(path.join(checkout, ".git", file), "");
+    }
+  });
+
+  it("clones afresh over a checkout whose .git/HEAD is a FIFO, instead of letting git block on it", async () => {
+    const o = await origin();
+    const tip = await o.commit({ a: "1" });
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    const u = localUser();
+    await fetchInto(checkout, o.repo, u);
+    await rm(path.join(checkout, ".git", "HEAD"));
+    await execa("mkfifo", [path.join(checkout, ".git", "HEAD")]);
+    await fetchInto(checkout, o.repo, u);
+    expect(await resolveRef(checkout, "main", u)).toBe(tip);
+  });
+});
+
 describe("isSha", () => {
   it("accepts only full lowercase commit ids", () => {
     expect(isSha("a".repeat(40))).toBe(true);
