@@ -5,6 +5,7 @@
 import { createHash, createHmac } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { historyOf, servedVersion, shOk } from "../support/checks.js";
 import { writeAgentConfig } from "../support/config.js";
 import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
 import { AGENT_DIR, TestServer } from "../support/server.js";
@@ -18,13 +19,6 @@ const CONFIG = {
   trigger: { schedule: "*-01-01 04:00" },
   switch: { grace: 1, drain: 5, standby: 0, watch: 2 },
 };
-
-interface Run {
-  trigger: string;
-  outcome: string;
-  exitCode: number;
-  to: { color: string; sha: string } | null;
-}
 
 interface FloodSummary {
   uploads: { sent: number; statuses: Record<string, number>; noAnswer: number };
@@ -42,27 +36,9 @@ let origin: Origin;
 let secret: string;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function sh(script: string): Promise<string> {
-  const r = await server.sh(script);
-  expect(r.exitCode, `${script}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-async function served(): Promise<string> {
-  const r = await server.curl("/api/version");
-  expect(r.status, r.body).toBe(200);
-  return (JSON.parse(r.body) as { version: string }).version;
-}
-
-async function history(): Promise<Run[]> {
-  const r = await server.rfAgent(["history", "--json", "-n", "1000"]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Run);
-}
+const sh = (script: string) => shOk(server, script);
+const served = () => servedVersion(server);
+const history = () => historyOf(server);
 
 async function unitProps(unit: string, props: string[]): Promise<Record<string, string>> {
   const out = await sh(`systemctl show ${props.map((p) => `-p ${p}`).join(" ")} ${unit}`);

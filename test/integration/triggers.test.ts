@@ -2,19 +2,10 @@
 // its .path unit, the timer's deploy service, the lock between them, and the journal.
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { historyOf, servedVersion, shOk } from "../support/checks.js";
 import { writeAgentConfig } from "../support/config.js";
 import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
 import { TestServer } from "../support/server.js";
-
-interface Run {
-  id: string;
-  command: string;
-  trigger: string;
-  startedAt: string;
-  ms: number;
-  outcome: string;
-  to: { color: string; sha: string } | null;
-}
 
 const UNITS = [
   "rf-agent-demo-deploy@.service",
@@ -37,27 +28,9 @@ let pushedSha = "";
 let pushedDelivery = "";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function sh(script: string): Promise<string> {
-  const r = await server.sh(script);
-  expect(r.exitCode, `${script}\n${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-
-async function served(): Promise<string> {
-  const r = await server.curl("/api/version");
-  expect(r.status, r.body).toBe(200);
-  return (JSON.parse(r.body) as { version: string }).version;
-}
-
-async function history(): Promise<Run[]> {
-  const r = await server.rfAgent(["history", "--json", "-n", "1000"]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Run);
-}
+const sh = (script: string) => shOk(server, script);
+const served = () => servedVersion(server);
+const history = () => historyOf(server);
 
 interface HookResult {
   status: number;

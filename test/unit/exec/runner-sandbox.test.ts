@@ -5,9 +5,8 @@ import { chmod, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { RfError } from "../../../src/errors.js";
 import { createRunner, type RunOptions, type Runner } from "../../../src/exec/runner.js";
-import { captureLogger, tempDir } from "../helpers/fakes.js";
+import { captureLogger, failureOf, tempDir } from "../helpers/fakes.js";
 
 const FAKE_SYSTEMD_RUN = `#!${process.execPath}
 const fs = require("node:fs"), path = require("node:path"), { spawn } = require("node:child_process");
@@ -55,14 +54,7 @@ async function argvSeen(): Promise<string[]> {
   return JSON.parse(await readFile(path.join(dir, "argv.json"), "utf8")) as string[];
 }
 
-async function failure(p: Promise<unknown>): Promise<RfError> {
-  const e = await p.then(
-    () => new Error("resolved, but should have failed"),
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(RfError);
-  return e as RfError;
-}
+const failure = failureOf;
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());

@@ -1,20 +1,12 @@
 // The real createRunner, running harmless commands (sh, cat, sleep).
 import { describe, expect, it } from "vitest";
-import { RfError } from "../../../src/errors.js";
 import { createRunner, tail } from "../../../src/exec/runner.js";
-import { captureLogger, tempDir } from "../helpers/fakes.js";
+import { captureLogger, failureOf, tempDir } from "../helpers/fakes.js";
 
 const { log, records } = captureLogger("debug");
 const run = createRunner(log);
 
-async function failure(p: Promise<unknown>): Promise<RfError> {
-  const e = await p.then(
-    () => new Error("resolved, but should have failed"),
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(RfError);
-  return e as RfError;
-}
+const failure = failureOf;
 
 describe("createRunner", () => {
   it("returns stdout and stderr without the final newline", async () => {

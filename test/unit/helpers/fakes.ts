@@ -2,7 +2,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import type { Config } from "../../../src/config/types.js";
+import { RfError } from "../../../src/errors.js";
 import type { Context } from "../../../src/context.js";
 import type { HttpAnswer, HttpGet } from "../../../src/adapters/health.js";
 import { layoutFor, type HostDirs } from "../../../src/core/layout.js";
@@ -106,4 +108,14 @@ export function fakeContext(
     now: () => new Date(),
     sleep: parts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
   };
+}
+
+/** The RfError a promise fails with; the test fails if it resolves or fails with something else. */
+export async function failureOf(p: Promise<unknown>): Promise<RfError> {
+  const e = await p.then(
+    () => new Error("resolved, but should have failed"),
+    (x: unknown) => x,
+  );
+  expect(e).toBeInstanceOf(RfError);
+  return e as RfError;
 }

@@ -1,11 +1,10 @@
 // Release hooks: how they are run (sandbox, env, time limit) and what their outcome becomes.
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
-import { RfError } from "../../../src/errors.js";
 import type { RunOptions, RunResult, Runner } from "../../../src/exec/runner.js";
 import { hookRun, runHook } from "../../../src/ops/hooks.js";
 import { testConfig } from "../helpers/config.js";
-import { captureLogger, fakeContext } from "../helpers/fakes.js";
+import { captureLogger, failureOf, fakeContext } from "../helpers/fakes.js";
 
 const USER = { name: "demo", group: "demo", uid: 998, gid: 997, home: "/srv/demo" };
 
@@ -37,14 +36,7 @@ function ctxWith(run: Runner, patch?: (c: Config) => void) {
   return { ctx, records: captured.records };
 }
 
-async function failure(p: Promise<unknown>): Promise<RfError> {
-  const e = await p.then(
-    () => new Error("resolved, but should have failed"),
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(RfError);
-  return e as RfError;
-}
+const failure = failureOf;
 
 describe("hookRun", () => {
   it("sh -c in the color's checkout, as the app user, in a sandbox writing only the data dir", () => {

@@ -1,0 +1,29 @@
+// Small checks the integration tests share: a shell step that must succeed, the version nginx
+// serves, and the ledger as `rf-agent history --json` prints it.
+import { expect } from "vitest";
+import type { HistoryEntry } from "../../src/adapters/history.js";
+import type { TestServer } from "./server.js";
+
+/** stdout of a script inside the server; the test fails (with its stderr) when it does not exit 0. */
+export async function shOk(server: TestServer, script: string): Promise<string> {
+  const r = await server.sh(script);
+  expect(r.exitCode, `${script}\n${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** The version the API answers through nginx. */
+export async function servedVersion(server: TestServer): Promise<string> {
+  const r = await server.curl("/api/version");
+  expect(r.status, r.body).toBe(200);
+  return (JSON.parse(r.body) as { version: string }).version;
+}
+
+/** The last n history entries, oldest first. */
+export async function historyOf(server: TestServer, n = 1000): Promise<HistoryEntry[]> {
+  const r = await server.rfAgent(["history", "--json", "-n", String(n)]);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as HistoryEntry);
+}
