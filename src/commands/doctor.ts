@@ -11,6 +11,7 @@ import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
 import { printableLine } from "../core/printable.js";
 import { isRfError } from "../errors.js";
+import { tlsReport, tlsVerdict } from "../ops/certificate.js";
 import { checkRequiredEnv } from "../ops/env.js";
 import { gitUser } from "../ops/host.js";
 
@@ -156,6 +157,17 @@ function checks(ctx: Context): Check[] {
         }
       },
     },
+    ...(ctx.config.tls.mode === "off"
+      ? []
+      : [
+          {
+            title: `HTTPS certificate ([tls] mode = ${ctx.config.tls.mode}) and its renewal`,
+            run: async () => {
+              const report = await tlsReport(ctx);
+              return report ? tlsVerdict(report) : { ok: true };
+            },
+          },
+        ]),
   ];
 }
 

@@ -5,6 +5,7 @@ import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { printableLine } from "../core/printable.js";
+import { formatTls, tlsReport, type TlsReport } from "../ops/certificate.js";
 import { readState } from "../ops/reconcile.js";
 import { previewUrl, servedByNginx } from "../ops/switch.js";
 
@@ -27,6 +28,8 @@ export interface StatusReport {
   preview: { url: string; color: Color; sha: string | null } | null;
   staged: { color: Color; sha: string } | null;
   lastRun: { id: string; command: string; startedAt: string; outcome: string; trigger: string } | null;
+  /** The certificate the site serves, with [tls] on: expiry and certbot's renewal timer. */
+  tls?: TlsReport | null;
 }
 
 export async function collectStatus(ctx: Context): Promise<StatusReport> {
@@ -53,6 +56,7 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
     const role = live?.color === c ? "live" : state.standby?.color === c ? "standby" : "idle";
     slots[c] = { sha: state.slots[c]?.sha ?? null, role, services };
   }
+  const tls = await tlsReport(ctx);
   const holder = await readHolder(ctx.layout.lockHolderPath);
   const last = (await readHistory(ctx.layout.stateDir)).at(-1);
   const now = ctx.now().getTime();
@@ -73,6 +77,8 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
     lock: (await isLocked(ctx.layout.lockPath))
       ? (holder ?? { pid: 0, command: "unknown", since: "" })
       : null,
+    // only with [tls] on, so reports without it read as before
+    ...(tls ? { tls } : {}),
     lastRun: last
       ? {
           id: last.id,
@@ -107,6 +113,7 @@ export function formatStatus(r: StatusReport): string {
       `preview  ${r.preview.url} shows ${r.preview.color} ${r.preview.sha ? r.preview.sha.slice(0, 12) : "(empty)"}`,
     );
   }
+  if (r.tls) lines.push(formatTls(r.tls));
   if (r.staged)
     lines.push(`staged   ${r.staged.color} ${r.staged.sha.slice(0, 12)}: \`rf-agent switch\` puts it live`);
   if (r.standby) lines.push(`standby  ${r.standby.color}, ${r.standby.secondsLeft} s left`);

@@ -286,6 +286,28 @@ describe("HTTPS with certbot and a local ACME server", () => {
   });
 });
 
+describe("status and doctor with certbot", () => {
+  it("status shows the certificate's expiry and certbot's timer; doctor checks both", async () => {
+    const status = await server.rfAgent(["status"]);
+    expect(status.exitCode, status.stderr).toBe(0);
+    const line = status.stdout.split("\n").find((l) => l.startsWith("https "));
+    expect(line).toMatch(
+      /^https {4}certbot: expires \d{4}-\d{2}-\d{2} \(\d+ days\); renewed by certbot\.timer \(enabled, active\)$/,
+    );
+    const json = JSON.parse((await server.rfAgent(["status", "--json"])).stdout) as {
+      tls?: { mode: string; cert: string; notAfter: string; daysLeft: number; missing: string[] };
+    };
+    expect(json.tls).toMatchObject({ mode: "certbot", cert: LIVE_CERT, missing: [] });
+    expect(json.tls?.daysLeft).toBeGreaterThan(30);
+    const end = await server.exec("openssl", ["x509", "-in", LIVE_CERT, "-noout", "-enddate"]);
+    expect(new Date(end.stdout.replace("notAfter=", "")).toISOString()).toBe(json.tls?.notAfter);
+    const doctor = await server.rfAgent(["doctor"]);
+    expect(doctor.stdout).toMatch(
+      /^✓ HTTPS certificate \(\[tls\] mode = certbot\) and its renewal \(certbot: expires .*renewed by certbot\.timer \(enabled, active\)\)$/m,
+    );
+  });
+});
+
 describe("HTTPS with the operator's own certificate", () => {
   it("serves a self-signed certificate given as files, with HSTS, through a deploy under load", async () => {
     const made = await server.sh(`set -euo pipefail
