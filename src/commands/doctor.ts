@@ -10,6 +10,7 @@ import { lookupUser } from "../adapters/users.js";
 import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
 import { printableLine } from "../core/printable.js";
+import { describeNetwork } from "../core/render.js";
 import { isRfError } from "../errors.js";
 import { tlsReport, tlsVerdict } from "../ops/certificate.js";
 import { checkRequiredEnv } from "../ops/env.js";
@@ -168,6 +169,11 @@ function checks(ctx: Context): Check[] {
             },
           },
         ]),
+    // What each service may reach over IP ([service.NAME] network): said, never a failure.
+    ...ctx.config.services.map((s) => ({
+      title: `what [service.${s.name}] may reach`,
+      run: async () => ({ ok: true, detail: describeNetwork(s.network) }),
+    })),
   ];
 }
 
