@@ -238,6 +238,9 @@ systemd-run --unit=test-db -q ip netns exec db python3 -m http.server --bind ${D
     expect(outside.stdout.trim()).toBe("reached HTTP/1.0 200");
     // the dashboard (network unset) still may
     expect(await probeFrom(api.replace("demo-api@", "demo-web@"))).toBe("reached HTTP/1.0 200");
+    const doctor = await server.rfAgent(["doctor"]);
+    expect(doctor.stdout).toContain("✓ what [service.api] may reach (localhost only)");
+    expect(doctor.stdout).toContain("✓ what [service.web] may reach (any address)");
 
     await config({ "service.api": { network: `${DB}/32` } });
     await run(["deploy", "--force"]);
