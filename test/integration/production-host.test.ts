@@ -301,4 +301,42 @@ describe("your own settings", () => {
       "Rendered by rf-agent",
     );
   });
+
+  it("keeps the operator's nginx snippets through three deploys and a rollback, and they take effect", async () => {
+    const httpSnippet = "limit_req_zone $binary_remote_addr zone=operator:1m rate=1000r/s;\n";
+    const siteSnippet = [
+      "limit_req zone=operator burst=200 nodelay;",
+      "add_header X-Operator kept always;",
+      'location = /operator { default_type text/plain; return 200 "mine\\n"; }',
+      "",
+    ].join("\n");
+    await server.writeFile("/etc/nginx/rf-agent-local/http.conf", httpSnippet);
+    await server.writeFile("/etc/nginx/rf-agent-local/site.conf", siteSnippet);
+    await config({
+      nginx: {
+        include: "/etc/nginx/rf-agent-local/site.conf",
+        http_include: "/etc/nginx/rf-agent-local/http.conf",
+      },
+    });
+    const inEffect = async () => {
+      const own = await server.curl("/operator");
+      expect(own.status).toBe(200);
+      expect(own.body.trim()).toBe("mine");
+      const headers = await server.sh("curl -sS -D - -o /dev/null http://127.0.0.1/api/version");
+      expect(headers.stdout.toLowerCase()).toContain("x-operator: kept");
+    };
+    for (const [i, version] of ["1.2.0", "1.2.1", "1.2.2"].entries()) {
+      await pushVersion(server, origin, version);
+      if (i === 0) await underLoad(["deploy"]);
+      else await run(["deploy"]);
+      expect(await served()).toMatch(new RegExp(`^${version.replace(/\./g, "\\.")}/`));
+      await inEffect();
+    }
+    await underLoad(["rollback"]);
+    expect(await served()).toMatch(/^1\.2\.1\//);
+    await inEffect();
+    expect(await server.readFile("/etc/nginx/rf-agent-local/http.conf")).toBe(httpSnippet);
+    expect(await server.readFile("/etc/nginx/rf-agent-local/site.conf")).toBe(siteSnippet);
+    await config();
+  });
 });
