@@ -17,6 +17,7 @@ import { checkCalendar, disableNow, enableMissing, startUnits, stopUnits } from 
 import { listenText, renderTriggerUnits, type AgentCommand } from "../triggers/units.js";
 import { checkSecretFile } from "../webhook/secret.js";
 import { withLock } from "./recorded.js";
+import { selfCommand } from "../exec/self.js";
 
 export interface InstallOptions {
   print: (line: string) => void;
@@ -28,11 +29,9 @@ export interface InstallOptions {
 }
 
 export function thisAgent(configPath: string): AgentCommand {
-  return {
-    node: process.execPath,
-    script: path.resolve(process.argv[1] ?? "rf-agent"),
-    configPath: path.resolve(configPath),
-  };
+  // The single executable is node and script in one: no script beside it.
+  const [node, script = ""] = selfCommand();
+  return { node, script, configPath: path.resolve(configPath) };
 }
 
 // The listener runs as a throwaway user with ProtectHome=yes and PrivateTmp=yes: it cannot reach
@@ -70,10 +69,11 @@ function checkCommand(cmd: AgentCommand): void {
     ["node", cmd.node],
     ["rf-agent", cmd.script],
   ] as const) {
+    if (!file) continue;
     const why = unreachable(file);
     if (why) {
       throw new RfError("USAGE", `the webhook listener could not run ${what}: ${why}`, {
-        hint: "install Node.js and rf-agent system-wide (apt-get install nodejs; npm install -g rf-agent) and run that rf-agent install",
+        hint: "install rf-agent system-wide (README, Installing on a server: the single executable in /usr/local/bin, or the release tarball with npm install -g) and run that rf-agent install",
       });
     }
   }

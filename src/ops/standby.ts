@@ -1,5 +1,6 @@
 // A warm standby ends on its own: a transient systemd timer runs `rf-agent reconcile` when it expires.
 import type { Context } from "../context.js";
+import { selfCommand } from "../exec/self.js";
 
 export function standbyTimerUnit(app: string): string {
   return `rf-agent-${app}-standby-expiry`;
@@ -8,7 +9,6 @@ export function standbyTimerUnit(app: string): string {
 export async function scheduleStandbyExpiry(ctx: Context, seconds: number): Promise<void> {
   const unit = standbyTimerUnit(ctx.config.app.name);
   await cancelStandbyExpiry(ctx);
-  const script = process.argv[1] ?? "rf-agent";
   const r = await ctx.run(
     "systemd-run",
     [
@@ -17,8 +17,7 @@ export async function scheduleStandbyExpiry(ctx: Context, seconds: number): Prom
       "--timer-property=AccuracySec=1s",
       `--description=rf-agent: end the warm standby of ${ctx.config.app.name}`,
       "--setenv=RF_AGENT_TRIGGER=standby-expiry",
-      process.execPath,
-      script,
+      ...selfCommand(),
       "reconcile",
       "--config",
       ctx.config.source,

@@ -8,6 +8,7 @@ import type { TriggerLayout } from "./layout.js";
 
 /** How the units run rf-agent: this very node and script, with this config file. */
 export interface AgentCommand {
+  /** node, or the single executable (then script is empty). */
   node: string;
   script: string;
   configPath: string;
@@ -28,6 +29,10 @@ export function listenText(listen: Config["webhook"]["listen"]): string {
   return listen.host.includes(":") ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
 }
 
+function agentArgv(cmd: AgentCommand): string[] {
+  return cmd.script ? [cmd.node, cmd.script] : [cmd.node];
+}
+
 export function renderTriggerUnits(config: Config, tl: TriggerLayout, cmd: AgentCommand): RenderedFile[] {
   const app = config.app.name;
   const unit = (name: string, template: string, vars: Record<string, string | number>): RenderedFile => ({
@@ -38,8 +43,7 @@ export function renderTriggerUnits(config: Config, tl: TriggerLayout, cmd: Agent
   const files = [
     unit(tl.deployTemplate, "agent-deploy@.service", {
       execStart: execStart([
-        cmd.node,
-        cmd.script,
+        ...agentArgv(cmd),
         "deploy",
         "--config",
         cmd.configPath,
@@ -63,7 +67,7 @@ export function renderTriggerUnits(config: Config, tl: TriggerLayout, cmd: Agent
     unit(tl.path, "agent-deploy.path", { spool: tl.spoolDir, deployUnit: tl.deployUnit("webhook") }),
     unit(tl.listener, "agent-webhook.service", {
       // %d is systemd's credentials directory, where LoadCredential= put the config copy.
-      execStart: `${execStart([cmd.node, cmd.script, "webhook"])} --config %d/config`,
+      execStart: `${execStart([...agentArgv(cmd), "webhook"])} --config %d/config`,
       listen: listenText(listen),
       configPath: cmd.configPath,
       secretFile: config.webhook.secretFile,

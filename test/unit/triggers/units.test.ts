@@ -66,6 +66,16 @@ describe("renderTriggerUnits", () => {
     );
   });
 
+  it("runs the single executable alone, with no script after it", () => {
+    const files = render(undefined, { ...CMD, node: "/usr/local/bin/rf-agent", script: "" });
+    expect(files["/etc/systemd/system/rf-agent-demo-webhook.service"]!.content).toContain(
+      "ExecStart=/usr/local/bin/rf-agent webhook --config %d/config\n",
+    );
+    expect(files["/etc/systemd/system/rf-agent-demo-deploy@.service"]!.content).toContain(
+      "ExecStart=/usr/local/bin/rf-agent deploy --config /etc/rf-agent/agent.ini --wait 900\n",
+    );
+  });
+
   it("names another secret file in LoadCredential=", () => {
     const content = render((c) => (c.webhook.secretFile = "/etc/demo/hook.key"))[
       "/etc/systemd/system/rf-agent-demo-webhook.service"
