@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { historyOf } from "../support/checks.js";
 import { renderConfig, type ConfigOverrides } from "../support/config.js";
 import { startLoad, type LoadSummary } from "../support/load.js";
 import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../support/origin.js";
@@ -40,15 +41,6 @@ interface Status {
   standby: unknown;
   slots: Record<Color, { sha: string | null; role: string; services: Record<string, { state: string }> }>;
   lock: { pid: number; command: string } | null;
-}
-
-interface HistoryEntry {
-  command: string;
-  trigger: string;
-  startedAt: string;
-  ms: number;
-  outcome: string;
-  exitCode: number;
 }
 
 export interface FaultRecord {
@@ -119,14 +111,7 @@ async function status(): Promise<Status> {
   return JSON.parse(r.stdout) as Status;
 }
 
-async function history(n: number): Promise<HistoryEntry[]> {
-  const r = await server.rfAgent(["history", "--json", "-n", String(n)]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return r.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as HistoryEntry);
-}
+const history = (n: number) => historyOf(server, n);
 
 async function unitsActive(color: Color): Promise<string[]> {
   const r = await server.exec("systemctl", [
