@@ -8,7 +8,7 @@ import {
   ensureOwnedDir,
   ensurePrivateDir,
   lstatOrNull,
-  writeAtomic,
+  writeIfChanged,
 } from "../adapters/files.js";
 import type { GitUser } from "../adapters/git.js";
 import { createSystemUser, lookupUser, type UnixUser } from "../adapters/users.js";
@@ -115,7 +115,8 @@ export async function ensureRoot(ctx: Context, user: UnixUser): Promise<void> {
     if (st) ctx.log.info({ root }, `making ${root} root's own (the app user keeps its checkouts and venvs)`);
     await ensureOwnedDir(root, rootOwner, 0o755);
   }
-  await writeAtomic(rootMarker(ctx), root + "\n", 0o600);
+  // Written once: every deploy (a timer's no-op too) passes here, and an fsync'd rewrite costs.
+  await writeIfChanged(rootMarker(ctx), root + "\n", 0o600);
   const venvs = path.join(root, "venvs");
   await ensureOwnedDir(venvs, rootOwner, 0o755);
   const owner = { uid: user.uid, gid: user.gid };
