@@ -196,7 +196,7 @@ describe("rf-agent on a real host", () => {
     expect(JSON.parse(history.stdout).outcome).toBe("rolled-back");
   });
 
-  it("loses no request when a release dies after the switch: nginx falls back to the old color while the watch switches back", async () => {
+  it("loses no request but the POST the crash cut when a release dies after the switch: nginx falls back to the old color while the watch switches back", async () => {
     await pushVersion(server, origin, "1.0.5-dies", { fault: "exit-after 8" });
     await writeAgentConfig(server, { switch: { watch: 20 } });
     const load = startLoad(server, { rps: 40, sessions: 2, sessionMin: 1, sessionMax: 3 });
@@ -205,7 +205,14 @@ describe("rf-agent on a real host", () => {
     const summary = await load.stop();
     expect(r.exitCode, r.stderr).toBe(3);
     expect(await served()).toEqual({ version: "1.0.4", color: "green" });
-    expect(summary.requests.failed, JSON.stringify(summary.failures.slice(0, 5))).toBe(0);
+    // A crash cuts what the process was answering at that instant, and nginx rightly never resends
+    // a POST that reached it (the app may have acted on it). Everything else, and every request
+    // after the crash, reaches the old color: without the fallback, thousands failed over ~1.2 s.
+    const failures = JSON.stringify(summary.failures.slice(0, 5));
+    const cut = summary.failures.filter((f) => f.method === "POST" && f.status === 502);
+    expect(summary.requests.failed - cut.length, failures).toBe(0);
+    expect(cut.length, failures).toBeLessThanOrEqual(2);
+    if (cut.length === 2) expect(Math.abs(cut[0]!.t - cut[1]!.t), failures).toBeLessThan(250);
     expect(summary.requests.ok).toBeGreaterThan(100);
     // the new color really died while it served (the journal of its API unit says so)
     const died = await server.sh(
