@@ -309,7 +309,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case "reconcile": {
       const [{ withLock }, { reconcile }, { writeMetrics }] = await Promise.all([
-        import("./commands/recorded.js"),
+        import("./ops/recorded.js"),
         import("./ops/reconcile.js"),
         import("./ops/report.js"),
       ]);

@@ -10,17 +10,17 @@ import { renderLiveInclude, renderSite, renderUnits } from "../core/render.js";
 import { idleColor, withSlot } from "../core/state.js";
 import { cutover } from "../ops/cutover.js";
 import { ensureAppUser, ensureRoot, gitUser } from "../ops/host.js";
-import { branchMissing, fetchCommit, installCommit } from "../ops/install.js";
+import { branchMissing, fetchCommit, installCommit } from "../ops/release.js";
 import { readState, reconcile } from "../ops/reconcile.js";
 import { checkPorts, healthGate, startColor, stopColor } from "../ops/start.js";
-import { recorded, type Outcome } from "./recorded.js";
-import { serveWebhookRequests } from "./webhook-requests.js";
+import { recorded, type Outcome } from "../ops/recorded.js";
+import { serveWebhookRequests } from "../ops/webhook-requests.js";
 import type { Color } from "../config/types.js";
 import { checkRequiredEnv } from "../ops/env.js";
-import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
-import { dropFallback, ensureCertificate, previewUrl, showInPreview } from "../ops/switch.js";
+import { runPostHook, runPreSwitch } from "../ops/release-hook-steps.js";
+import { dropFallback, ensureCertificate, previewUrl, showInPreview } from "../ops/nginx-routing.js";
 import { siteCertificate } from "../ops/certificate.js";
-import { fileDiff } from "./diff.js";
+import { fileDiff } from "../adapters/diff.js";
 
 export interface DeployOptions {
   ref?: string;

@@ -7,8 +7,8 @@ import type { State } from "../core/state.js";
 import { reconcile } from "../ops/reconcile.js";
 import { cancelStandbyExpiry } from "../ops/standby.js";
 import { stopColor } from "../ops/start.js";
-import { showInPreview } from "../ops/switch.js";
-import { recorded, type Outcome } from "./recorded.js";
+import { showInPreview } from "../ops/nginx-routing.js";
+import { recorded, type Outcome } from "../ops/recorded.js";
 
 export interface DiscardTarget {
   kind: "staged" | "standby";

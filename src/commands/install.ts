@@ -16,7 +16,7 @@ import { readManifest, sha256, writeManifest, type Manifest } from "../triggers/
 import { checkCalendar, disableNow, enableMissing, startUnits, stopUnits } from "../triggers/systemctl.js";
 import { listenText, renderTriggerUnits, type AgentCommand } from "../triggers/units.js";
 import { checkSecretFile } from "../webhook/secret.js";
-import { withLock } from "./recorded.js";
+import { withLock } from "../ops/recorded.js";
 import { selfCommand } from "../exec/self.js";
 
 export interface InstallOptions {

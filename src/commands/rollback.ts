@@ -7,10 +7,10 @@ import { cutover } from "../ops/cutover.js";
 import { ensureAppUser } from "../ops/host.js";
 import { reconcile } from "../ops/reconcile.js";
 import { healthGate, quickHealthy, startColor, stopColor } from "../ops/start.js";
-import { writeUnits } from "../ops/install.js";
-import { runPostHook } from "../ops/hook-steps.js";
+import { writeUnits } from "../ops/release.js";
+import { runPostHook } from "../ops/release-hook-steps.js";
 import type { DeployOptions } from "./deploy.js";
-import { recorded, type Outcome } from "./recorded.js";
+import { recorded, type Outcome } from "../ops/recorded.js";
 
 export interface RollbackOptions {
   to?: string;

@@ -7,7 +7,7 @@ import type { Context } from "../context.js";
 import { printableLine } from "../core/printable.js";
 import { formatTls, tlsReport, type TlsReport } from "../ops/certificate.js";
 import { readState } from "../ops/reconcile.js";
-import { previewUrl, servedByNginx } from "../ops/switch.js";
+import { previewUrl, servedByNginx } from "../ops/nginx-routing.js";
 
 export interface StatusReport {
   app: string;

@@ -4,10 +4,10 @@ import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { cutover } from "../ops/cutover.js";
 import { ensureAppUser } from "../ops/host.js";
-import { runPostHook, runPreSwitch } from "../ops/hook-steps.js";
+import { runPostHook, runPreSwitch } from "../ops/release-hook-steps.js";
 import { reconcile } from "../ops/reconcile.js";
 import { healthGate, startColor, stopColor } from "../ops/start.js";
-import { recorded, type Outcome } from "./recorded.js";
+import { recorded, type Outcome } from "../ops/recorded.js";
 import { checkRequiredEnv } from "../ops/env.js";
 
 export async function switchStaged(

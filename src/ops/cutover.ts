@@ -9,7 +9,7 @@ import { drain, retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
 import { scheduleStandbyExpiry } from "./standby.js";
 import type { Steps } from "./steps.js";
-import { switchTo } from "./switch.js";
+import { switchTo } from "./nginx-routing.js";
 
 export interface CutoverResult {
   state: State;

@@ -13,7 +13,7 @@ import { bootLiveOrWarn } from "./boot.js";
 import { gitUserIfAny } from "./host.js";
 import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
-import { servedByNginx, switchTo } from "./switch.js";
+import { servedByNginx, switchTo } from "./nginx-routing.js";
 
 function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
   const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), gitUserIfAny(ctx)) };

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readHistory } from "../../../src/adapters/history.js";
 import { saveState } from "../../../src/adapters/state-store.js";
 import { discard, discardTarget } from "../../../src/commands/discard.js";
-import { withLock } from "../../../src/commands/recorded.js";
+import { withLock } from "../../../src/ops/recorded.js";
 import type { Context } from "../../../src/context.js";
 import { parseLiveInclude } from "../../../src/core/render.js";
 import { emptyState, type State } from "../../../src/core/state.js";

@@ -9,7 +9,7 @@ import { renderSite } from "../../../src/core/render.js";
 import { ACME_WEBROOT, certbotArgs } from "../../../src/core/tls.js";
 import type { Runner } from "../../../src/exec/runner.js";
 import { formatTls, siteCertificate, tlsReport, tlsVerdict } from "../../../src/ops/certificate.js";
-import { ensureCertificate, switchTo } from "../../../src/ops/switch.js";
+import { ensureCertificate, switchTo } from "../../../src/ops/nginx-routing.js";
 import { sha, testConfig } from "../helpers/config.js";
 import { fakeContext, fakeRunner, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";

@@ -1,12 +1,12 @@
 // Runs a state-changing command under the app lock and records it in the history ledger.
 import { randomBytes } from "node:crypto";
 import { appendHistory, detectTrigger, type HistoryEntry } from "../adapters/history.js";
-import { afterRun } from "../ops/report.js";
+import { afterRun } from "./report.js";
 import { acquireLock } from "../adapters/lock.js";
 import type { Context } from "../context.js";
 import { isRfError } from "../errors.js";
-import { scrubAppEnv } from "../ops/env.js";
-import { Steps } from "../ops/steps.js";
+import { scrubAppEnv } from "./env.js";
+import { Steps } from "./steps.js";
 import type { Color } from "../config/types.js";
 
 export interface Outcome {

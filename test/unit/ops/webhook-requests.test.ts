@@ -1,8 +1,8 @@
 import path from "node:path";
 import { mkdir, readdir, symlink } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RecordedRun } from "../../../src/commands/recorded.js";
-import { serveWebhookRequests } from "../../../src/commands/webhook-requests.js";
+import type { RecordedRun } from "../../../src/ops/recorded.js";
+import { serveWebhookRequests } from "../../../src/ops/webhook-requests.js";
 import { Steps } from "../../../src/ops/steps.js";
 import { fileRequest } from "../../../src/webhook/spool.js";
 import { testConfig } from "../helpers/config.js";

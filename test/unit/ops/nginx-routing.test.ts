@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { parseLiveInclude, renderLiveInclude, renderSite } from "../../../src/core/render.js";
 import { RfError } from "../../../src/errors.js";
-import { dropFallback, servedByNginx, switchTo } from "../../../src/ops/switch.js";
+import { dropFallback, servedByNginx, switchTo } from "../../../src/ops/nginx-routing.js";
 import { sha } from "../helpers/config.js";
 import { fakeGet, type fakeRunner, ok, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";

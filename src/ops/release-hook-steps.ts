@@ -2,7 +2,7 @@
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { isRfError } from "../errors.js";
-import { runHook, type HookName } from "./hooks.js";
+import { runHook, type HookName } from "./release-hooks.js";
 import type { Steps } from "./steps.js";
 
 export async function runPreSwitch(ctx: Context, steps: Steps, color: Color, sha: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { historyPath, readHistory } from "../../../src/adapters/history.js";
-import { recorded } from "../../../src/commands/recorded.js";
+import { recorded } from "../../../src/ops/recorded.js";
 import { RfError } from "../../../src/errors.js";
 import { addSecret } from "../../../src/log.js";
 import { testConfig } from "../helpers/config.js";

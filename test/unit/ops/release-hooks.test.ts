@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import type { RunOptions, RunResult, Runner } from "../../../src/exec/runner.js";
-import { hookRun, runHook } from "../../../src/ops/hooks.js";
+import { hookRun, runHook } from "../../../src/ops/release-hooks.js";
 import { testConfig } from "../helpers/config.js";
 import { captureLogger, failureOf, fakeContext } from "../helpers/fakes.js";
 
