@@ -9,10 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { baseConfig, writeAgentConfig } from "../test/support/config.js";
-import { startLoad, type Load, type LoadOptions, type LoadSummary } from "../test/support/load.js";
-import { createOrigin, pushVersion } from "../test/support/origin.js";
-import { REPO_ROOT, SERVER_SH, TestServer, type InnerProcess } from "../test/support/server.js";
+import { baseConfig, writeAgentConfig } from "../scripts/lab/config.js";
+import { startLoad, type Load, type LoadOptions, type LoadSummary } from "../scripts/lab/load.js";
+import { createOrigin, pushVersion } from "../scripts/lab/origin.js";
+import { REPO_ROOT, SERVER_SH, TestServer, type InnerProcess } from "../scripts/lab/server.js";
 import { fmtMs, fmtRatio, failureWindows, mean, renderTable, type FailureWindow } from "./report.js";
 
 // ------------------------------------------------------------------------------------------ settings
@@ -44,7 +44,7 @@ const NAIVE = {
 const METHOD = [
   "One disposable server (scripts/server.sh) runs everything; the bench drives it from the host.",
   `Before the load starts (not measured, but timed): the first deploy (blue: venv + pip), then a deploy of ${PREP_VERSION} to green (its venv + pip) and a rollback, so every measured deploy is code-only for rf-agent too.`,
-  "Load: scripts/load.mjs via test/support startLoad, started after that and stopped after the last naive operation, so it runs through every measured operation of both phases.",
+  "Load: scripts/load.mjs via scripts/lab startLoad, started after that and stopped after the last naive operation, so it runs through every measured operation of both phases.",
   "Load timestamps (ms since load start) are put on the wall clock by SIGUSR1 snapshots (the load prints its summary with durationMs) and the arrival of its first log line; the tightest bracket's middle is used and its half width reported as alignmentUncertaintyMs.",
   `Each operation's window runs from a load snapshot taken just before its command starts to one taken once it is done, the poller sees the expected version and a healthy UI, and ${SETTLE_MS} ms more have passed. What lies between windows (pushing the next version), the warmup, the rf-agent -> naive changeover and the tail are reported as separate buckets, so every request the load sent is counted exactly once.`,
   "rf-agent runs from a private copy of its build (dist/, units/, nginx/, package.json) taken when the bench starts, so another rebuild of dist/ during the bench cannot change it mid-run.",

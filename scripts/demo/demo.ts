@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { writeAgentConfig } from "../../test/support/config.js";
+import { writeAgentConfig } from "../lab/config.js";
 import {
   hostProcess,
   isRunning,
@@ -15,10 +15,10 @@ import {
   pidsInNamespace,
   serverCgroupDirs,
   type HostProcess,
-} from "../../test/support/host.js";
-import { startLoad, type Load, type LoadSummary } from "../../test/support/load.js";
-import { createOrigin, EXAMPLE_APP, pushVersion } from "../../test/support/origin.js";
-import { AGENT_CONFIG, TestServer } from "../../test/support/server.js";
+} from "../lab/host.js";
+import { startLoad, type Load, type LoadSummary } from "../lab/load.js";
+import { createOrigin, EXAMPLE_APP, pushVersion } from "../lab/origin.js";
+import { AGENT_CONFIG, TestServer } from "../lab/server.js";
 
 const SERVER_NAME = process.env.RF_DEMO_SERVER || "rf-demo";
 const NEXT_VERSION = "1.0.1";

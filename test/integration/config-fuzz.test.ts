@@ -7,8 +7,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { isRfError } from "../../src/errors.js";
-import { baseConfig, renderConfig, type ConfigOverrides } from "../support/config.js";
-import { REPO_ROOT, TestServer } from "../support/server.js";
+import { baseConfig, renderConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { REPO_ROOT, TestServer } from "../../scripts/lab/server.js";
 
 const RUNS = Number(process.env.RF_CONFIG_FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.RF_CONFIG_FUZZ_SEED ?? Date.now() % 2 ** 31);

@@ -1,9 +1,9 @@
 // The core deploy on a real host: systemd, nginx, git, pip, uvicorn and Streamlit, checked through nginx.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLoad, type LoadSummary } from "../support/load.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { writeAgentConfig } from "../support/config.js";
-import { TestServer } from "../support/server.js";
+import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 interface Status {
   live: { color: string; sha: string } | null;

@@ -7,10 +7,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyOf } from "../support/checks.js";
-import { renderConfig, type ConfigOverrides } from "../support/config.js";
-import { startLoad, type LoadSummary } from "../support/load.js";
-import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../support/origin.js";
-import { AGENT_CONFIG, REPO_ROOT, TestServer, type ExecResult } from "../support/server.js";
+import { renderConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
+import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { AGENT_CONFIG, REPO_ROOT, TestServer, type ExecResult } from "../../scripts/lab/server.js";
 
 const REPORT = process.env.RF_FAULTS_REPORT;
 const CLI = path.join(REPO_ROOT, "dist", "cli.js");

@@ -5,8 +5,8 @@ import { layoutFor } from "../../src/core/layout.js";
 import { renderUnits } from "../../src/core/render.js";
 import { triggerLayout } from "../../src/triggers/layout.js";
 import { renderTriggerUnits } from "../../src/triggers/units.js";
-import { renderConfig } from "../support/config.js";
-import { TestServer } from "../support/server.js";
+import { renderConfig } from "../../scripts/lab/config.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 const MAX_EXPOSURE = 2.5;
 let server: TestServer;

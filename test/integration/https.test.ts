@@ -2,10 +2,10 @@
 // webroot, deploys and a rollback over https:// and wss:// under load, certbot's renewal after
 // several deploys, and a certificate the operator provides.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAgentConfig, type ConfigOverrides } from "../support/config.js";
-import { startLoad, type LoadSummary } from "../support/load.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer } from "../support/server.js";
+import { writeAgentConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 // Resolves to the server itself (its /etc/hosts), so pebble's HTTP-01 check reaches its nginx.
 const NAME = "app.rf-test.example";

@@ -1,8 +1,8 @@
 // Release operations on a real host: migration hooks, env and secrets, preview + switch, notifications, metrics, doctor.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAgentConfig, type ConfigOverrides } from "../support/config.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer, type InnerProcess } from "../support/server.js";
+import { writeAgentConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { TestServer, type InnerProcess } from "../../scripts/lab/server.js";
 
 const SECRET = "s3cr3t-value-that-must-never-be-logged";
 const ENV_FILE = "/etc/rf-agent/demo.env";

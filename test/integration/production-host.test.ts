@@ -1,10 +1,10 @@
 // A production host's life: reboots (after a deploy, a rollback, during a warm standby), a database on
 // another host, and the operator's own unit settings, on a real systemd + nginx server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAgentConfig, type ConfigOverrides } from "../support/config.js";
-import { startLoad, type Load } from "../support/load.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer } from "../support/server.js";
+import { writeAgentConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { startLoad, type Load } from "../../scripts/lab/load.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 let server: TestServer;
 let origin: Origin;

@@ -5,9 +5,9 @@ import { createHmac } from "node:crypto";
 import path from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAgentConfig } from "../support/config.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { AGENT_DIR, REPO_ROOT, TestServer } from "../support/server.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { AGENT_DIR, REPO_ROOT, TestServer } from "../../scripts/lab/server.js";
 
 const RELEASE = path.join(REPO_ROOT, "release");
 const EXECUTABLE = path.join(RELEASE, "rf-agent-linux-x64");

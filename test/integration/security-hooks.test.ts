@@ -7,9 +7,9 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/adapters/history.js";
-import { writeAgentConfig } from "../support/config.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { AGENT_CONFIG, TestServer } from "../support/server.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { AGENT_CONFIG, TestServer } from "../../scripts/lab/server.js";
 
 const ENV_FILE = "/etc/rf-agent/demo.env";
 const SECRET = "hook-secret-0f9c2e51a7d64b38";

@@ -6,9 +6,9 @@ import { createHash, createHmac } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyOf, servedVersion, shOk } from "../support/checks.js";
-import { writeAgentConfig } from "../support/config.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { AGENT_DIR, TestServer } from "../support/server.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { AGENT_DIR, TestServer } from "../../scripts/lab/server.js";
 
 const LISTENER = "rf-agent-demo-webhook.service";
 const STATE = "/var/lib/private/rf-agent-demo-webhook";

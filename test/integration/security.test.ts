@@ -9,9 +9,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { asUser, inService } from "../support/attacker.js";
-import { baseConfig, writeAgentConfig, type ConfigOverrides } from "../support/config.js";
-import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../support/origin.js";
-import { AGENT_CONFIG, TestServer, type ExecResult } from "../support/server.js";
+import { baseConfig, writeAgentConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { AGENT_CONFIG, TestServer, type ExecResult } from "../../scripts/lab/server.js";
 import {
   changesSince,
   describeChanges,

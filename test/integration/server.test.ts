@@ -11,8 +11,8 @@ import {
   serverCgroupDirs,
   serverProcesses,
   socketInodes,
-} from "../support/host.js";
-import { AGENT_DIR, REPO_ROOT, TestServer } from "../support/server.js";
+} from "../../scripts/lab/host.js";
+import { AGENT_DIR, REPO_ROOT, TestServer } from "../../scripts/lab/server.js";
 
 describe("disposable server", () => {
   let a: TestServer;

@@ -3,9 +3,9 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyOf, servedVersion, shOk } from "../support/checks.js";
-import { writeAgentConfig } from "../support/config.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer } from "../support/server.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 const UNITS = [
   "rf-agent-demo-deploy@.service",

@@ -1,9 +1,9 @@
 // Drain, warm standby, stray ports: the properties that keep open dashboards and requests alive.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAgentConfig } from "../support/config.js";
-import { startLoad } from "../support/load.js";
-import { createOrigin, pushVersion, type Origin } from "../support/origin.js";
-import { TestServer } from "../support/server.js";
+import { writeAgentConfig } from "../../scripts/lab/config.js";
+import { startLoad } from "../../scripts/lab/load.js";
+import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
+import { TestServer } from "../../scripts/lab/server.js";
 
 let server: TestServer;
 let origin: Origin;

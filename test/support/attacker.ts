@@ -1,6 +1,6 @@
 // The parties rf-agent must not trust, played inside a test server: the app user at a shell, and code
 // running inside one of the app's services (an RCE in the app).
-import type { ExecOptions, ExecResult, TestServer } from "./server.js";
+import type { ExecOptions, ExecResult, TestServer } from "../../scripts/lab/server.js";
 
 /** A shell script run as `user` (runuser: no password, clean of root's groups). */
 export function asUser(

@@ -2,7 +2,7 @@
 // serves, and the ledger as `rf-agent history --json` prints it.
 import { expect } from "vitest";
 import type { HistoryEntry } from "../../src/adapters/history.js";
-import type { TestServer } from "./server.js";
+import type { TestServer } from "../../scripts/lab/server.js";
 
 /** stdout of a script inside the server; the test fails (with its stderr) when it does not exit 0. */
 export async function shOk(server: TestServer, script: string): Promise<string> {

@@ -1,7 +1,7 @@
 // Snapshots of a server's file system (type, owner, mode, sha256 or link target of every entry under
 // some roots), taken by snapshot.py inside the server: what an attack changed outside the app's tree.
 import path from "node:path";
-import { REPO_ROOT, type TestServer } from "./server.js";
+import { REPO_ROOT, type TestServer } from "../../scripts/lab/server.js";
 
 const SCRIPT = path.join(REPO_ROOT, "test", "support", "snapshot.py");
 

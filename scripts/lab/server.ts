@@ -1,4 +1,5 @@
-// A disposable systemd + nginx server (scripts/server.sh) for integration tests, driven from the host.
+// A disposable systemd + nginx server (scripts/server.sh) driven from the host: the lab the integration
+// tests, the bench and the demo share. REPO_ROOT is two levels up from here (scripts/lab/).
 import { realpathSync } from "node:fs";
 import path from "node:path";
 import { constants } from "node:os";
