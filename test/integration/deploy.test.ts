@@ -1,6 +1,7 @@
 // The core deploy on a real host: systemd, nginx, git, pip, uvicorn and Streamlit, checked through nginx.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
+import { finishedSteps, logRecords } from "../../scripts/lab/log-records.js";
 import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
 import { writeAgentConfig } from "../../scripts/lab/config.js";
 import { TestServer } from "../../scripts/lab/server.js";
@@ -121,7 +122,8 @@ describe("rf-agent on a real host", () => {
     const s = await status();
     expect(s.live?.sha).toBe(v2);
     expect(s.slots.blue?.services.api?.state).toMatch(/^inactive/);
-    expect(r.stderr).toMatch(/venv \+ pip install/); // green had no venv yet
+    // green had no venv yet: this deploy made one
+    expect(finishedSteps(logRecords(r.stderr))).toContain("venv + pip install");
   });
 
   it("rolls back to the previous version with no failed request", async () => {
@@ -175,7 +177,10 @@ describe("rf-agent on a real host", () => {
     expect(second.stderr).toMatch(/another rf-agent run holds the lock: pid \d+ \(rf-agent deploy\)/);
     const done = await first;
     expect(done.exitCode, String(done.stderr)).toBe(0);
-    expect(String(done.stderr)).toMatch(/pip skipped/); // green's venv already has these requirements
+    // green's venv already has these requirements: no pip step, the rest of the deploy as usual
+    const steps = finishedSteps(logRecords(String(done.stderr)));
+    expect(steps).toEqual(expect.arrayContaining(["fetch", "health", "switch nginx"]));
+    expect(steps.filter((s) => s.includes("pip"))).toEqual([]);
     expect(await served()).toEqual({ version: "1.0.4", color: "green" });
     expect((await status()).lock).toBeNull();
   });

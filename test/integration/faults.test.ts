@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyOf } from "../support/checks.js";
 import { renderConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
 import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
+import { LEVEL, logRecord, stepDone, stepStarted, type LogRecord } from "../../scripts/lab/log-records.js";
 import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../../scripts/lab/origin.js";
 import { AGENT_CONFIG, REPO_ROOT, TestServer, type ExecResult } from "../../scripts/lab/server.js";
 
@@ -89,13 +90,11 @@ let transcript: string[] = [];
 let loadStartedAt = 0;
 function note(stderr: string): void {
   for (const line of stderr.split("\n")) {
-    try {
-      const rec = JSON.parse(line) as { time?: number; msg?: string; level?: number };
-      if (rec.time && rec.msg && (rec.level ?? 30) >= 30)
-        transcript.push(`${rec.time - loadStartedAt} ${rec.msg}`);
-    } catch {
+    const rec = logRecord(line);
+    if (!rec) {
       if (line.trim()) transcript.push(`   ${line.slice(0, 200)}`);
-    }
+    } else if (rec.time && rec.msg && (rec.level ?? LEVEL.info) >= LEVEL.info)
+      transcript.push(`${rec.time - loadStartedAt} ${rec.msg}`);
   }
 }
 
@@ -219,7 +218,7 @@ const DEPLOY_PROCESS = "[d]ist/cli\\.js deploy";
  * `rf-agent deploy -v`, whose own node process is SIGKILLed as soon as one of its log lines matches
  * `at`, or (a string) as soon as that shell condition holds inside the server.
  */
-async function killDeployAt(at: ((line: { msg?: string }) => boolean) | string): Promise<void> {
+async function killDeployAt(at: ((rec: LogRecord) => boolean) | string): Promise<void> {
   const child = server.spawn("node", [CLI, "deploy", "-v", "--config", AGENT_CONFIG]);
   const kill = () => server.exec("pkill", ["-9", "-f", DEPLOY_PROCESS]);
   let killing: Promise<unknown> | null = null;
@@ -233,11 +232,8 @@ async function killDeployAt(at: ((line: { msg?: string }) => boolean) | string):
       while ((nl = buffer.indexOf("\n")) >= 0) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
-        try {
-          if (!killing && at(JSON.parse(line) as { msg?: string })) killing = kill();
-        } catch {
-          // not a log line
-        }
+        const rec = logRecord(line);
+        if (!killing && rec && at(rec)) killing = kill();
       }
     });
   }
@@ -247,11 +243,6 @@ async function killDeployAt(at: ((line: { msg?: string }) => boolean) | string):
   expect(r.exitCode, `rf-agent was killed by SIGKILL, not ended on its own:\n${String(r.stderr)}`).toBe(137);
   expect((await server.exec("pgrep", ["-f", DEPLOY_PROCESS])).stdout, "no rf-agent left").toBe("");
 }
-
-const stepStarts =
-  (...steps: string[]) =>
-  (line: { msg?: string }) =>
-    steps.some((s) => line.msg === `${s}…`);
 
 beforeAll(async () => {
   server = await TestServer.up();
@@ -466,7 +457,7 @@ describe("fault matrix", () => {
       const sha = await pushVersion(server, origin, version, {
         files: { "requirements.txt": `${REQUIREMENTS}# ${version}\n` },
       });
-      await killDeployAt(stepStarts("pip install", "venv + pip install"));
+      await killDeployAt(stepStarted("pip install", "venv + pip install"));
       await rerunConverges(rec, { color: other(current.color), sha, version });
     }));
 
@@ -474,7 +465,7 @@ describe("fault matrix", () => {
     faultCase("SIGKILL during start", async (rec) => {
       const version = nextVersion();
       const sha = await pushVersion(server, origin, version, { files: { "requirements.txt": REQUIREMENTS } });
-      await killDeployAt(stepStarts("health"));
+      await killDeployAt(stepStarted("health"));
       await rerunConverges(rec, { color: other(current.color), sha, version });
     }));
 
@@ -482,7 +473,7 @@ describe("fault matrix", () => {
     faultCase("SIGKILL right after the switch", async (rec) => {
       const version = nextVersion();
       const sha = await pushVersion(server, origin, version);
-      await killDeployAt((l) => l.msg?.startsWith("✓ switch nginx") === true);
+      await killDeployAt(stepDone("switch nginx"));
       await rerunConverges(rec, { color: other(current.color), sha, version }, { switched: true });
     }));
 
@@ -490,7 +481,7 @@ describe("fault matrix", () => {
     faultCase("SIGKILL during the drain", async (rec) => {
       const version = nextVersion();
       const sha = await pushVersion(server, origin, version);
-      await killDeployAt(stepStarts("drain + stop old"));
+      await killDeployAt(stepStarted("drain + stop old"));
       await rerunConverges(rec, { color: other(current.color), sha, version }, { switched: true });
     }));
 

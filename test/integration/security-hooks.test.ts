@@ -6,10 +6,10 @@
 // and systemd kills the child with the rest of the unit when the shell exits (KillMode=control-group).
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { HistoryEntry } from "../../src/adapters/history.js";
 import { writeAgentConfig } from "../../scripts/lab/config.js";
 import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
 import { AGENT_CONFIG, TestServer } from "../../scripts/lab/server.js";
+import { lastRun } from "../support/checks.js";
 
 const ENV_FILE = "/etc/rf-agent/demo.env";
 const SECRET = "hook-secret-0f9c2e51a7d64b38";
@@ -30,12 +30,6 @@ async function served(): Promise<string> {
 
 function useHook(preSwitch: string, timeout = 60): Promise<string> {
   return writeAgentConfig(server, { app: { env_file: ENV_FILE }, hooks: { pre_switch: preSwitch, timeout } });
-}
-
-async function lastRun(): Promise<HistoryEntry> {
-  const r = await server.rfAgent(["history", "--json", "-n", "1"]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as HistoryEntry;
 }
 
 /**
@@ -113,7 +107,7 @@ describe("release hooks in a sandbox", () => {
     const r = await server.rfAgent(["deploy"]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await served()).toBe("1.0.2/blue");
-    const hook = (await lastRun()).steps.find((s) => s.step === "pre_switch hook");
+    const hook = (await lastRun(server)).steps.find((s) => s.step === "pre_switch hook");
     // Held by the child, the step would have lasted until the 60 s timeout and failed.
     expect(hook?.ok).toBe(true);
     expect(await processes("rf-bg-chil[d]")).toEqual([]);
@@ -142,7 +136,7 @@ describe("release hooks in a sandbox", () => {
     expect(r.stderr).toContain(`timed out after ${TIMEOUT} s`);
     expect(r.stderr).not.toContain(SECRET);
     expect(await served()).toBe("1.0.2/blue");
-    const run = await lastRun();
+    const run = await lastRun(server);
     expect(run.outcome).toBe("failed");
     const hook = run.steps.find((s) => s.step === "pre_switch hook");
     expect(hook?.ok).toBe(false);

@@ -18,6 +18,13 @@ export async function servedVersion(server: TestServer): Promise<string> {
   return (JSON.parse(r.body) as { version: string }).version;
 }
 
+/** The last run in the ledger (`rf-agent history --json -n 1`). */
+export async function lastRun(server: TestServer): Promise<HistoryEntry> {
+  const [entry] = await historyOf(server, 1);
+  expect(entry, "rf-agent history has no entry").toBeDefined();
+  return entry!;
+}
+
 /** The last n history entries, oldest first. */
 export async function historyOf(server: TestServer, n = 1000): Promise<HistoryEntry[]> {
   const r = await server.rfAgent(["history", "--json", "-n", String(n)]);
