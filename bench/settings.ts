@@ -1,0 +1,35 @@
+// The bench's settings: agent.ini's [switch], the load, the poll interval, the pauses, the targets,
+// and METHOD, what every number is and where it comes from (also written into the JSON).
+import type { LoadOptions } from "../scripts/lab/load.js";
+
+/** [switch] of agent.ini: standby 120 s so every rollback finds the old color still warm. */
+export const SWITCH = { grace: 2, drain: 15, standby: 120, watch: 3 } as const;
+/** Steady load for the whole measured run: HTTP to both services + Streamlit websocket sessions. */
+export const LOAD: LoadOptions = { rps: 20, sessions: 4, sessionMin: 2, sessionMax: 6 };
+export const POLL_MS = 50;
+/** Quiet time after an operation is done and serving before the next one starts. */
+export const SETTLE_MS = 2000;
+export const WARMUP_MS = 5000;
+export const READY_TIMEOUT_MS = 180_000;
+export const ROLLBACK_TARGET_MS = 1000;
+export const DEPLOY_OVERHEAD_TARGET_MS = 1500;
+export const TRIGGER = { RF_AGENT_TRIGGER: "bench" };
+/** Deployed to the other color (and rolled back) before the measured runs, so it has its venv. */
+export const PREP_VERSION = "1.1.0";
+
+export const METHOD = [
+  "One disposable server (scripts/server.sh) runs everything; the bench drives it from the host.",
+  `Before the load starts (not measured, but timed): the first deploy (blue: venv + pip), then a deploy of ${PREP_VERSION} to green (its venv + pip) and a rollback, so every measured deploy is code-only for rf-agent too.`,
+  "Load: scripts/load.mjs via scripts/lab startLoad, started after that and stopped after the last naive operation, so it runs through every measured operation of both phases.",
+  "Load timestamps (ms since load start) are put on the wall clock by SIGUSR1 snapshots (the load prints its summary with durationMs) and the arrival of its first log line; the tightest bracket's middle is used and its half width reported as alignmentUncertaintyMs.",
+  `Each operation's window runs from a load snapshot taken just before its command starts to one taken once it is done, the poller sees the expected version and a healthy UI, and ${SETTLE_MS} ms more have passed. What lies between windows (pushing the next version), the warmup, the rf-agent -> naive changeover and the tail are reported as separate buckets, so every request the load sent is counted exactly once.`,
+  "rf-agent runs from a private copy of its build (dist/, units/, nginx/, package.json) taken when the bench starts, so another rebuild of dist/ during the bench cannot change it mid-run.",
+  "Requests sent/failed per window: differences of the load's cumulative counters at the window's snapshots; failures, failure windows (gaps < 1 s join) and websocket drops by their load timestamps. A websocket session closed by the server while open is a drop.",
+  `Time to new version: a poller inside the server (bench/poller.ts) GETs /api/version through nginx every ${POLL_MS} ms on a fresh connection; the time is from the bench starting the command to the first answer naming the expected version (answer received). The load's own /api/version transitions are reported as a cross-check only (they sample every 250 ms).`,
+  "Wall time: from the bench starting the command (nsenter into the server + rf-agent's node start included) until it exited.",
+  "rf-agent step times come from `rf-agent history --json -n 1`; 'switch confirmed' is the time of rf-agent's own `✓ switch nginx` log line (JSON on stderr, wall clock of the same machine) minus the command start. Start-to-healthy is the 'health' step (services are checked in parallel, so it is the slowest service's).",
+  "Agent overhead (wall) = deploy wall time - health step; agent overhead to switch = switch confirmed - health step. rf-agent's deploy also watches the new color and drains the old one after the switch (by design), which the wall time includes.",
+  "Drain deadline of an rf-agent operation = switch confirmed + max(grace, drain) seconds; drops before it are the ones the websocket target counts.",
+  "Naive: a second install of the same app (/srv/naive: a git clone, its own venv, plain units naive-api/naive-web on ports 8000/8501, a plain nginx site with the usual websocket proxying) replaces rf-agent's units and site on the same server after the rf-agent phase. Deploy = `git pull` + `systemctl restart naive-api naive-web`; rollback = `git reset --hard <previous commit>` + the same restart (added to mirror rf-agent's deploy+rollback pairs). The wait until the new version and the UI health answer again is measured, not part of the command.",
+  "Code-only change: each new version only changes the VERSION file the app reads; requirements.txt never changes, so rf-agent skips pip.",
+];
