@@ -24,3 +24,9 @@ export async function certonly(
     return { ok: false, output: `${e instanceof Error ? e.message : String(e)} (apt-get install certbot)` };
   }
 }
+
+/** Whether certbot is installed (`certbot --version` runs). */
+export async function certbotInstalled(run: Runner): Promise<boolean> {
+  const r = await run("certbot", ["--version"], { reject: false }).catch(() => null);
+  return r?.exitCode === 0;
+}

@@ -1,9 +1,39 @@
-// journald's native socket, for entries with fields of their own (RF_DEPLOY, RF_COLOR, RF_STEP).
+// The journal: read with journalctl (the only module that runs it), written through journald's
+// native socket, for entries with fields of their own (RF_DEPLOY, RF_COLOR, RF_STEP).
 // Node has no unix datagram sockets, so a small python3 (which every host of ours has: the venvs
 // are made from it) forwards each entry; root runs it isolated (-I) from /, with a fixed script.
+// The forwarder is the logger's own sink, made before any Runner exists (a Runner logs), so it
+// is the one child rf-agent starts itself.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { encodeNative } from "../core/journal-entry.js";
+import { RfError } from "../errors.js";
+import type { Runner } from "../exec/runner.js";
+
+/** The last lines of one unit's journal, for an error's details. */
+export async function journalTail(run: Runner, unit: string, lines = 20): Promise<string> {
+  const r = await run("journalctl", ["-u", unit, "-n", String(lines), "--no-pager", "-o", "short-iso"], {
+    reject: false,
+  });
+  return r.stdout.trim();
+}
+
+/**
+ * `journalctl --no-pager -o json` with these arguments, each entry (one JSON line) handed to onLine
+ * as it arrives (with -f, until journalctl is stopped). No entry matching is not a failure.
+ */
+export async function readJournal(
+  run: Runner,
+  args: string[],
+  onLine: (line: string) => void,
+): Promise<void> {
+  const r = await run("journalctl", ["--no-pager", "-o", "json", ...args], { reject: false, onLine });
+  if (r.exitCode !== 0 && r.exitCode !== 1 && r.stderr) {
+    throw new RfError("COMMAND", `journalctl failed: ${r.stderr.trim().split("\n")[0]}`, {
+      hint: "run rf-agent logs as root (or a member of systemd-journal)",
+    });
+  }
+}
 
 export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
 

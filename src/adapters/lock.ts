@@ -1,9 +1,9 @@
 // One lock per app for every entry point (timer, webhook, SSH). The kernel holds it
 // (flock), so it is released the instant its holder dies, even by kill -9.
-import { execa, type ResultPromise } from "execa";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { RfError } from "../errors.js";
+import type { Runner } from "../exec/runner.js";
 import { readIfExists, writeAtomic } from "./files.js";
 
 export interface LockHolder {
@@ -15,6 +15,9 @@ export interface LockHolder {
 export interface Lock {
   release(): Promise<void>;
 }
+
+// flock's exit status when another process holds the lock.
+const CONFLICT = 75;
 
 export function describeHolder(holder: LockHolder | null): string {
   if (!holder) return "an unknown process";
@@ -36,43 +39,51 @@ export async function readHolder(holderPath: string): Promise<LockHolder | null>
  * when this process dies for any reason the pipe closes, cat exits, the lock is free.
  */
 export async function acquireLock(
+  run: Runner,
   lockPath: string,
   holderPath: string,
   waitSec: number,
   command: string,
 ): Promise<Lock> {
   await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
-  const child: ResultPromise = execa(
+  let closeStdin!: () => void;
+  const held = new Promise<void>((resolve) => (closeStdin = resolve));
+  let onLocked!: () => void;
+  const locked = new Promise<true>((resolve) => (onLocked = () => resolve(true)));
+  const flock = run(
     "flock",
     [
       "--exclusive",
       "--wait",
       String(waitSec),
       "--conflict-exit-code",
-      "75",
+      String(CONFLICT),
       lockPath,
       "sh",
       "-c",
       "echo locked; exec cat",
     ],
-    { stdin: "pipe", stdout: "pipe", stderr: "ignore", reject: false, cleanup: true },
-  );
-  const acquired = await new Promise<boolean>((resolve) => {
-    child.stdout?.once("data", () => resolve(true));
-    void child.then(() => resolve(false));
-  });
-  if (!acquired && (await child).exitCode !== 75) {
-    const r = await child;
-    throw new RfError(
-      "COMMAND",
-      `could not take the lock ${lockPath}: flock exited with status ${r.exitCode ?? r.signal}`,
-      {
-        hint: "check that util-linux's flock is installed (apt-get install util-linux) and that the directory is writable by root",
-        cause: r,
+    {
+      reject: false,
+      stdinUntil: held,
+      onLine: (line) => {
+        if (line === "locked") onLocked();
       },
-    );
-  }
+    },
+  );
+  const acquired = await Promise.race([locked, flock.then(() => false)]);
   if (!acquired) {
+    const r = await flock;
+    if (r.exitCode !== CONFLICT) {
+      throw new RfError(
+        "COMMAND",
+        `could not take the lock ${lockPath}: flock exited with status ${r.exitCode}`,
+        {
+          hint: "check that util-linux's flock is installed (apt-get install util-linux) and that the directory is writable by root",
+          details: r.stderr.trim() || undefined,
+        },
+      );
+    }
     const holder = await readHolder(holderPath);
     throw new RfError("LOCKED", `another rf-agent run holds the lock: ${describeHolder(holder)}`, {
       hint: "wait for it to finish (see `rf-agent status`), or pass --wait SECONDS to queue behind it",
@@ -86,16 +97,16 @@ export async function acquireLock(
       if (released) return;
       released = true;
       await rm(holderPath, { force: true });
-      child.stdin?.end();
-      await child;
+      closeStdin();
+      await flock;
     },
   };
 }
 
 /** Asks the kernel, not the holder file, which a killed holder leaves behind. */
-export async function isLocked(lockPath: string): Promise<boolean> {
-  const r = await execa("flock", ["--nonblock", "--conflict-exit-code", "75", lockPath, "true"], {
+export async function isLocked(run: Runner, lockPath: string): Promise<boolean> {
+  const r = await run("flock", ["--nonblock", "--conflict-exit-code", String(CONFLICT), lockPath, "true"], {
     reject: false,
   });
-  return r.exitCode === 75;
+  return r.exitCode === CONFLICT;
 }

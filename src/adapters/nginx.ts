@@ -3,7 +3,9 @@ import { RfError } from "../errors.js";
 import type { Runner } from "../exec/runner.js";
 import { tail } from "../exec/runner.js";
 import type { HttpGet } from "./health.js";
-import { isActive } from "./systemd.js";
+import { enableNow, isActive, reloadUnit, signalMain } from "./systemd.js";
+
+export const NGINX_UNIT = "nginx.service";
 
 export async function testConfig(run: Runner): Promise<{ ok: boolean; output: string }> {
   const r = await run("nginx", ["-t", "-q"], { reject: false });
@@ -16,16 +18,16 @@ export async function testConfig(run: Runner): Promise<{ ok: boolean; output: st
  * is proven by confirmLive, never by this returning. An nginx that is not running is started.
  */
 export async function reload(run: Runner): Promise<void> {
-  const hint = "see `systemctl status nginx` and `journalctl -u nginx`";
-  const hup = await run("systemctl", ["kill", "--kill-whom=main", "--signal=HUP", "nginx.service"], {
-    reject: false,
-  });
-  if (hup.exitCode === 0) return;
-  if (await isActive(run, "nginx.service")) {
-    await run("systemctl", ["reload", "nginx.service"], { code: "NGINX", hint });
-  } else {
-    await run("systemctl", ["enable", "--now", "nginx.service"], { code: "NGINX", hint });
-  }
+  const failure = { code: "NGINX", hint: "see `systemctl status nginx` and `journalctl -u nginx`" } as const;
+  if (await signalMain(run, NGINX_UNIT, "HUP")) return;
+  if (await isActive(run, NGINX_UNIT)) await reloadUnit(run, NGINX_UNIT, failure);
+  else await enableNow(run, NGINX_UNIT, failure);
+}
+
+/** Whether nginx runs at all (`nginx -v`): it is installed. */
+export async function nginxInstalled(run: Runner): Promise<boolean> {
+  const r = await run("nginx", ["-v"], { reject: false }).catch(() => null);
+  return r?.exitCode === 0;
 }
 
 /** nginx's version from `nginx -v` (it prints to stderr); null when it says nothing we can read. */

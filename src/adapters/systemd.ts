@@ -1,6 +1,7 @@
-// systemctl and journalctl, one verb each.
+// systemctl (and systemd-analyze), one verb each: the only module that runs them.
 import { lstat } from "node:fs/promises";
 import path from "node:path";
+import type { ErrorCode } from "../errors.js";
 import type { Runner } from "../exec/runner.js";
 
 export interface UnitStatus {
@@ -112,15 +113,73 @@ export async function isActive(run: Runner, unit: string): Promise<boolean> {
   return (await run("systemctl", ["is-active", "--quiet", unit], { reject: false })).exitCode === 0;
 }
 
-export async function journalTail(run: Runner, unit: string, lines = 20): Promise<string> {
-  const r = await run("journalctl", ["-u", unit, "-n", String(lines), "--no-pager", "-o", "short-iso"], {
-    reject: false,
-  });
-  return r.stdout.trim();
+export async function isEnabled(run: Runner, unit: string): Promise<boolean> {
+  return (await run("systemctl", ["is-enabled", "--quiet", unit], { reject: false })).exitCode === 0;
 }
 
 /** Is systemd the init system here? */
 export async function systemdRunning(run: Runner): Promise<boolean> {
   const r = await run("systemctl", ["is-system-running"], { reject: false });
   return ["running", "degraded", "starting"].includes(r.stdout.trim());
+}
+
+/** Enabled at boot, in one call that also reloads systemd. */
+export async function enableUnits(run: Runner, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", ["enable", ...units], { code: "SYSTEMD", hint });
+}
+
+/** Blocking: returns once systemd has started (or restarted) each unit, or throws. */
+export async function startUnits(run: Runner, units: string[], restart = false): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", [restart ? "restart" : "start", ...units], {
+    code: "SYSTEMD",
+    hint,
+    timeoutMs: 60_000,
+  });
+}
+
+/** Stops and disables; units that are already gone are fine. */
+export async function disableNow(run: Runner, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", ["disable", "--now", ...units], { reject: false, timeoutMs: 120_000 });
+}
+
+/** Best effort: stops what runs; units that are not there are fine. */
+export async function stopUnits(run: Runner, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await run("systemctl", ["stop", ...units], { reject: false, timeoutMs: 120_000 });
+}
+
+/** What a failure of a unit's own verb is reported as (nginx.service: NGINX, with its hint). */
+export interface UnitFailure {
+  code: ErrorCode;
+  hint: string;
+}
+
+/** A signal to the unit's main process only; false when systemd could not send it (not running). */
+export async function signalMain(run: Runner, unit: string, signal: string): Promise<boolean> {
+  const r = await run("systemctl", ["kill", "--kill-whom=main", `--signal=${signal}`, unit], {
+    reject: false,
+  });
+  return r.exitCode === 0;
+}
+
+/** The unit's ExecReload=. */
+export async function reloadUnit(run: Runner, unit: string, failure: UnitFailure): Promise<void> {
+  await run("systemctl", ["reload", unit], failure);
+}
+
+/** Enabled at boot and started now. */
+export async function enableNow(run: Runner, unit: string, failure: UnitFailure): Promise<void> {
+  await run("systemctl", ["enable", "--now", unit], failure);
+}
+
+/** systemd's own parser of OnCalendar= expressions; the output says why one is wrong. */
+export async function checkCalendar(
+  run: Runner,
+  expression: string,
+): Promise<{ ok: boolean; output: string }> {
+  const r = await run("systemd-analyze", ["calendar", "--", expression], { reject: false });
+  return { ok: r.exitCode === 0, output: `${r.stdout}\n${r.stderr}`.trim() };
 }

@@ -74,7 +74,7 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
     slots,
     preview: previewOf(ctx, live?.color ?? null, slots),
     staged: state.staged,
-    lock: (await isLocked(ctx.layout.lockPath))
+    lock: (await isLocked(ctx.run, ctx.layout.lockPath))
       ? (holder ?? { pid: 0, command: "unknown", since: "" })
       : null,
     // only with [tls] on, so reports without it read as before

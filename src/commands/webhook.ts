@@ -1,7 +1,7 @@
 // rf-agent webhook: the listener its unit runs. It verifies deliveries and files deploy requests;
 // the deploy itself runs in the deploy unit, so every answer is immediate.
 import type { Config } from "../config/types.js";
-import { triggerLayout } from "../triggers/layout.js";
+import { layoutFor, type Layout } from "../core/layout.js";
 import { listenText } from "../triggers/units.js";
 import { RfError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -15,7 +15,8 @@ export interface WebhookOptions {
   env?: NodeJS.ProcessEnv;
   /** Resolves when the listener should stop (default: SIGTERM or SIGINT). */
   until?: Promise<unknown>;
-  layout?: ReturnType<typeof triggerLayout>;
+  /** Where the listener keeps its spool and delivery ids; default: the host's. */
+  layout?: Layout;
 }
 
 function signalled(): Promise<string> {
@@ -26,7 +27,7 @@ function signalled(): Promise<string> {
 }
 
 export async function webhook(config: Config, log: Logger, opts: WebhookOptions = {}): Promise<number> {
-  const tl = opts.layout ?? triggerLayout(config.app.name);
+  const tl = (opts.layout ?? layoutFor(config)).triggers;
   const { provider, listen: address } = config.webhook;
   const secret = await readSecret(config.webhook.secretFile, opts.env ?? process.env);
   const deliveries = await DeliveryLog.open(tl.deliveriesPath);

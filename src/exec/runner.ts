@@ -1,4 +1,4 @@
-// The one place rf-agent starts child processes (except git, which simple-git runs).
+// The one place rf-agent starts child processes: git, pip, systemctl, journalctl, nginx, flock.
 import { readFile } from "node:fs/promises";
 import { execa, ExecaError } from "execa";
 import { RfError, type ErrorCode } from "../errors.js";
@@ -52,6 +52,12 @@ export interface RunOptions {
   hint?: string;
   /** Each stdout line as it arrives, for long-running output (journalctl -f); stdout is then not kept. */
   onLine?: (line: string) => void;
+  /**
+   * A process that lives as long as rf-agent holds something (flock's lock): its stdin is a pipe kept
+   * open until this settles, then closed. If rf-agent dies first, the kernel closes the pipe. Not with
+   * `input` nor `sandbox`.
+   */
+  stdinUntil?: Promise<unknown>;
 }
 
 export interface RunResult {
@@ -108,7 +114,7 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
       ? { PATH: SAFE_PATH, HOME: options.as.home, LANG: "C.UTF-8", ...options.env }
       : { ...options.env };
     try {
-      const result = await execa(file, args, {
+      const child = execa(file, args, {
         cwd: options.cwd,
         env,
         extendEnv: !options.as,
@@ -118,6 +124,8 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
         ...io(options),
         reject: options.reject !== false,
       });
+      if (options.stdinUntil) void options.stdinUntil.finally(() => child.stdin?.end());
+      const result = await child;
       return {
         exitCode: result.exitCode ?? 1,
         stdout: String(result.stdout ?? ""),
@@ -134,7 +142,7 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
 function io(options: RunOptions) {
   return {
     input: options.input,
-    stdin: options.input === undefined ? ("ignore" as const) : ("pipe" as const),
+    stdin: options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const),
     ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
     all: false,
     stripFinalNewline: true,
@@ -181,7 +189,7 @@ async function runSandboxed(
     env: { PATH: SAFE_PATH, LANG: "C.UTF-8" },
     extendEnv: false,
     timeout: timeoutSec === undefined ? undefined : (timeoutSec + STOP_TIMEOUT_SEC) * 1000 + tools.backstopMs,
-    ...io(options),
+    ...io({ ...options, stdinUntil: undefined }),
     reject: false,
   });
   const stdout = String(result.stdout ?? "");

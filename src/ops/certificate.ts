@@ -1,4 +1,6 @@
 // Which certificate the site can serve right now, and whether certbot must be asked for one.
+import { certbotInstalled } from "../adapters/certbot.js";
+import { isActive, isEnabled } from "../adapters/systemd.js";
 import { readCertificate, uncovered } from "../adapters/tls.js";
 import type { Config } from "../config/types.js";
 import type { Context } from "../context.js";
@@ -49,9 +51,7 @@ export async function tlsReport(ctx: Context): Promise<TlsReport | null> {
   const info = await readCertificate(paths.cert);
   // Only real names can be checked: not _ (any), nor a ~regex.
   const names = certDomains(config).filter((n) => n !== "_" && !n.startsWith("~"));
-  const timer = async (verb: string) =>
-    (await ctx.run("systemctl", [verb, "--quiet", RENEWAL_TIMER], { reject: false }).catch(() => null))
-      ?.exitCode === 0;
+  const quietly = (p: Promise<boolean>) => p.catch(() => false);
   return {
     mode: config.tls.mode,
     cert: paths.cert,
@@ -61,11 +61,10 @@ export async function tlsReport(ctx: Context): Promise<TlsReport | null> {
     renewal:
       config.tls.mode === "certbot"
         ? {
-            certbot:
-              (await ctx.run("certbot", ["--version"], { reject: false }).catch(() => null))?.exitCode === 0,
+            certbot: await certbotInstalled(ctx.run),
             timer: RENEWAL_TIMER,
-            enabled: await timer("is-enabled"),
-            active: await timer("is-active"),
+            enabled: await quietly(isEnabled(ctx.run, RENEWAL_TIMER)),
+            active: await quietly(isActive(ctx.run, RENEWAL_TIMER)),
           }
         : null,
   };

@@ -39,6 +39,7 @@ export async function withLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const lock = await acquireLock(
+    ctx.run,
     ctx.layout.lockPath,
     ctx.layout.lockHolderPath,
     waitSec,

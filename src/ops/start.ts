@@ -1,7 +1,8 @@
 // Starting one color and proving it healthy on its own ports, before nginx sends it anything.
 import { waitHealthy } from "../adapters/health.js";
 import { commandOfPid, listeners, unitOfPid } from "../adapters/ports.js";
-import { journalTail, resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
+import { journalTail } from "../adapters/journal.js";
+import { resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
 import type { Color, ServiceConfig } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";

@@ -1,20 +1,15 @@
 // A deploy of the branch tip serves every pending webhook request: it reads the tip after taking
 // them, so each push they announce is in what it deploys. A burst of pushes becomes one deploy.
-import path from "node:path";
 import type { Context } from "../context.js";
-import { DEFAULT_DIRS } from "../core/layout.js";
 import { isRfError } from "../errors.js";
-import { triggerLayout } from "../triggers/layout.js";
 import { consumeRequests, describeTrigger, type DeployRequest } from "../webhook/spool.js";
 import type { RecordedRun } from "./recorded.js";
 
 export async function serveWebhookRequests(ctx: Context, run: RecordedRun): Promise<void> {
-  // The spool sits beside the state root (/var/lib/private next to /var/lib/rf-agent).
-  const stateRoot = path.dirname(ctx.layout.stateDir);
-  const { spoolDir } = triggerLayout(ctx.config.app.name, { ...DEFAULT_DIRS, stateRoot });
+  const { spoolDir, spoolTop } = ctx.layout.triggers;
   let requests: DeployRequest[];
   try {
-    requests = await consumeRequests(spoolDir, ctx.log, { top: path.dirname(stateRoot) });
+    requests = await consumeRequests(spoolDir, ctx.log, { top: spoolTop });
   } catch (e) {
     if (!isRfError(e)) throw e;
     // A tampered spool is left as it is, unread; the deploy of the branch tip needs nothing from

@@ -1,9 +1,11 @@
 // What `rf-agent install` wrote, so a second install changes only what differs and `uninstall`
 // removes exactly that. Root-only, under the app's state dir.
-import { createHash } from "node:crypto";
+import path from "node:path";
 import * as z from "zod/mini";
 import { ensureDir, readIfExists, writeAtomic } from "../adapters/files.js";
-import path from "node:path";
+import type { Manifest } from "../core/agent-units.js";
+
+export { sha256, type Manifest } from "../core/agent-units.js";
 
 const ManifestSchema = z.object({
   version: z.literal(1),
@@ -17,11 +19,6 @@ const ManifestSchema = z.object({
   /** Digest of what the listener read at its last start (config and secret): a change restarts it. */
   listenerInputs: z.string(),
 });
-export type Manifest = z.infer<typeof ManifestSchema>;
-
-export function sha256(text: string | Buffer): string {
-  return createHash("sha256").update(text).digest("hex");
-}
 
 export async function readManifest(file: string): Promise<Manifest | null> {
   const text = await readIfExists(file);

@@ -4,7 +4,7 @@ import type { Config } from "../config/types.js";
 import { execStart } from "../core/command-line.js";
 import type { RenderedFile } from "../core/render.js";
 import { fill, readTemplate } from "../core/template.js";
-import type { TriggerLayout } from "./layout.js";
+import type { TriggerLayout } from "../core/layout.js";
 
 /** How the units run rf-agent: this very node and script, with this config file. */
 export interface AgentCommand {

@@ -6,7 +6,10 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { acquireLock, describeHolder, isLocked, readHolder, type Lock } from "../../../src/adapters/lock.js";
 import { RfError } from "../../../src/errors.js";
-import { tempDir } from "../helpers/fakes.js";
+import { createRunner } from "../../../src/exec/runner.js";
+import { captureLogger, tempDir } from "../helpers/fakes.js";
+
+const run = createRunner(captureLogger().log);
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -26,7 +29,7 @@ async function foreignHolder(): Promise<ChildProcess> {
   await mkdir(path.dirname(lockPath), { recursive: true });
   const child = spawn("flock", [lockPath, "sleep", "30"], { detached: true, stdio: "ignore" });
   children.push(child);
-  expect(await until(() => isLocked(lockPath))).toBe(true);
+  expect(await until(() => isLocked(run, lockPath))).toBe(true);
   return child;
 }
 
@@ -45,7 +48,7 @@ afterEach(async () => {
 });
 
 async function acquire(waitSec = 0, command = "rf-agent deploy"): Promise<Lock> {
-  const lock = await acquireLock(lockPath, holderPath, waitSec, command);
+  const lock = await acquireLock(run, lockPath, holderPath, waitSec, command);
   locks.push(lock);
   return lock;
 }
@@ -72,9 +75,9 @@ function lineFrom(child: ChildProcess, text: string): Promise<void> {
 
 describe("acquireLock", () => {
   it("takes the lock and records its holder", async () => {
-    expect(await isLocked(lockPath)).toBe(false);
+    expect(await isLocked(run, lockPath)).toBe(false);
     await acquire(0, "rf-agent deploy --ref v1");
-    expect(await isLocked(lockPath)).toBe(true);
+    expect(await isLocked(run, lockPath)).toBe(true);
     const holder = await readHolder(holderPath);
     expect(holder).toMatchObject({ pid: process.pid, command: "rf-agent deploy --ref v1" });
     expect(new Date(holder!.since).getTime()).not.toBeNaN();
@@ -83,7 +86,7 @@ describe("acquireLock", () => {
   it("refuses a second holder at once with LOCKED, exit code 4, naming the holder's pid", async () => {
     await acquire(0, "rf-agent deploy");
     const started = Date.now();
-    const e = await acquireLock(lockPath, holderPath, 0, "rf-agent rollback").catch((x: unknown) => x);
+    const e = await acquireLock(run, lockPath, holderPath, 0, "rf-agent rollback").catch((x: unknown) => x);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(e).toBeInstanceOf(RfError);
     const err = e as RfError;
@@ -98,12 +101,12 @@ describe("acquireLock", () => {
   it("is free again after release: holder file gone, a new acquire works", async () => {
     const first = await acquire();
     await first.release();
-    expect(await isLocked(lockPath)).toBe(false);
+    expect(await isLocked(run, lockPath)).toBe(false);
     expect(await readIfMissing(holderPath)).toBe(true);
     await acquire(0, "second");
     expect((await readHolder(holderPath))?.command).toBe("second");
     await first.release(); // a second release is harmless
-    expect(await isLocked(lockPath)).toBe(true);
+    expect(await isLocked(run, lockPath)).toBe(true);
   });
 
   it("with --wait, queues until the holder releases", async () => {
@@ -117,7 +120,7 @@ describe("acquireLock", () => {
 
   it("names an unknown process when the holder file is missing", async () => {
     await foreignHolder();
-    await expect(acquireLock(lockPath, holderPath, 0, "x")).rejects.toThrow(
+    await expect(acquireLock(run, lockPath, holderPath, 0, "x")).rejects.toThrow(
       "another rf-agent run holds the lock: an unknown process",
     );
   });
@@ -126,16 +129,21 @@ describe("acquireLock", () => {
     const child = await foreignHolder();
     // flock and the command it runs (which inherits the lock) die together, as with a killed unit.
     process.kill(-child.pid!, "SIGKILL");
-    expect(await until(async () => !(await isLocked(lockPath)))).toBe(true);
+    expect(await until(async () => !(await isLocked(run, lockPath)))).toBe(true);
     await acquire(0, "after the kill");
-    expect(await isLocked(lockPath)).toBe(true);
+    expect(await isLocked(run, lockPath)).toBe(true);
   });
 
   it("is free again once an rf-agent process holding it via acquireLock is killed with SIGKILL", async () => {
     const lockModule = pathToFileURL(path.resolve("src/adapters/lock.ts")).href;
+    const runnerModule = pathToFileURL(path.resolve("src/exec/runner.ts")).href;
+    const logModule = pathToFileURL(path.resolve("src/log.ts")).href;
     const script = `
       const { acquireLock } = await import(${JSON.stringify(lockModule)});
-      await acquireLock(process.argv[1], process.argv[2], 0, "child deploy");
+      const { createRunner } = await import(${JSON.stringify(runnerModule)});
+      const { createLogger } = await import(${JSON.stringify(logModule)});
+      const run = createRunner(createLogger({ level: "silent" }));
+      await acquireLock(run, process.argv[1], process.argv[2], 0, "child deploy");
       console.log("held");
       setInterval(() => {}, 1000);
     `;
@@ -146,12 +154,12 @@ describe("acquireLock", () => {
     );
     children.push(child);
     await lineFrom(child, "held");
-    expect(await isLocked(lockPath)).toBe(true);
-    await expect(acquireLock(lockPath, holderPath, 0, "x")).rejects.toThrow(
+    expect(await isLocked(run, lockPath)).toBe(true);
+    await expect(acquireLock(run, lockPath, holderPath, 0, "x")).rejects.toThrow(
       `pid ${child.pid} (child deploy)`,
     );
     child.kill("SIGKILL");
-    expect(await until(async () => !(await isLocked(lockPath)))).toBe(true);
+    expect(await until(async () => !(await isLocked(run, lockPath)))).toBe(true);
     // The killed run's holder file is stale but harmless: a new run takes the lock and rewrites it.
     await acquire(0, "next run");
     expect(await readHolder(holderPath)).toMatchObject({ pid: process.pid, command: "next run" });
@@ -166,7 +174,7 @@ describe("acquireLock without flock", () => {
     process.env.PATH = emptyBin;
     let e: unknown;
     try {
-      e = await acquireLock(lockPath, holderPath, 0, "x").then(
+      e = await acquireLock(run, lockPath, holderPath, 0, "x").then(
         async (lock) => {
           await lock.release();
           return new Error("acquired a lock without flock");
@@ -189,7 +197,7 @@ describe("isLocked", () => {
     const lock = await acquire();
     await lock.release();
     expect(await readFile(lockPath, "utf8")).toBe("");
-    expect(await isLocked(lockPath)).toBe(false);
+    expect(await isLocked(run, lockPath)).toBe(false);
   });
 });
 

@@ -8,7 +8,6 @@ import {
   enable,
   enabledAtBoot,
   isActive,
-  journalTail,
   resetFailed,
   restart,
   start,
@@ -90,7 +89,7 @@ describe("verbs", () => {
   });
 });
 
-describe("isActive / systemdRunning / journalTail", () => {
+describe("isActive / systemdRunning", () => {
   it("isActive follows the exit status", async () => {
     expect(
       await isActive(
@@ -114,12 +113,6 @@ describe("isActive / systemdRunning / journalTail", () => {
     ["", false],
   ])("systemdRunning is %s -> %s", async (answer, expected) => {
     expect(await systemdRunning(fakeRunner(() => ({ stdout: `${answer}\n`, exitCode: 1 })))).toBe(expected);
-  });
-
-  it("journalTail asks for the last lines of one unit", async () => {
-    const run = fakeRunner(() => ({ stdout: "line 1\nline 2\n" }));
-    expect(await journalTail(run, "demo-api@blue.service", 15)).toBe("line 1\nline 2");
-    expect(line(run.calls[0]!)).toBe("journalctl -u demo-api@blue.service -n 15 --no-pager -o short-iso");
   });
 });
 

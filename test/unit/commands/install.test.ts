@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { install, uninstall } from "../../../src/commands/install.js";
 import { RfError } from "../../../src/errors.js";
-import { triggerLayout, type TriggerLayout } from "../../../src/triggers/layout.js";
+import { triggerLayout, type TriggerLayout } from "../../../src/core/layout.js";
 import { readManifest } from "../../../src/triggers/manifest.js";
 import type { AgentCommand } from "../../../src/triggers/units.js";
 import { testConfig } from "../helpers/config.js";
@@ -80,7 +80,6 @@ async function runInstall(c: Config, run: FakeRunner, healthy = true) {
   const code = await install(ctx, {
     print: (l) => out.push(l),
     command: COMMAND,
-    layout: tl,
     healthWaitSec: 0,
   });
   return { code, out: out.join("\n") };
@@ -232,7 +231,7 @@ describe("uninstall", () => {
   async function runUninstall(run: FakeRunner) {
     const out: string[] = [];
     const ctx = fakeContext(config(), { run, dirs: dirsUnder(dir) });
-    await uninstall(ctx, { print: (l) => out.push(l), waitSec: 0, layout: tl });
+    await uninstall(ctx, { print: (l) => out.push(l), waitSec: 0 });
     return out.join("\n");
   }
 
@@ -287,7 +286,7 @@ describe("uninstall", () => {
     await runInstall(config(), run);
     const { acquireLock } = await import("../../../src/adapters/lock.js");
     const layout = fakeContext(config(), { dirs: dirsUnder(dir) }).layout;
-    const lock = await acquireLock(layout.lockPath, layout.lockHolderPath, 0, "rf-agent deploy");
+    const lock = await acquireLock(run, layout.lockPath, layout.lockHolderPath, 0, "rf-agent deploy");
     run.calls.length = 0;
     try {
       const e = (await runUninstall(run).catch((x: unknown) => x)) as RfError;

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { webhook } from "../../../src/commands/webhook.js";
-import { triggerLayout } from "../../../src/triggers/layout.js";
+import { layoutFor } from "../../../src/core/layout.js";
 import { githubSignature } from "../../../src/webhook/signature.js";
 import { testConfig } from "../helpers/config.js";
 import { captureLogger, dirsUnder, tempDir } from "../helpers/fakes.js";
@@ -21,7 +21,7 @@ describe("rf-agent webhook", () => {
     await writeFile(path.join(credentials, "secret"), `${SECRET}\n`);
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     const config = testConfig((c) => (c.webhook.listen = { host: "127.0.0.1", port }));
-    const layout = triggerLayout("demo", dirsUnder(dir));
+    const layout = layoutFor(config, dirsUnder(dir));
     const { log, records } = captureLogger();
     let stop!: () => void;
     const running = webhook(config, log, {
@@ -51,15 +51,15 @@ describe("rf-agent webhook", () => {
       },
     });
     expect(r.status).toBe(202);
-    const [name] = await readdir(layout.spoolDir);
-    expect(JSON.parse(await readFile(path.join(layout.spoolDir, name!), "utf8"))).toMatchObject({
+    const [name] = await readdir(layout.triggers.spoolDir);
+    expect(JSON.parse(await readFile(path.join(layout.triggers.spoolDir, name!), "utf8"))).toMatchObject({
       delivery: "d-42",
       after: "b".repeat(40),
       provider: "github",
     });
     stop();
     expect(await running).toBe(0);
-    expect(JSON.parse(await readFile(layout.deliveriesPath, "utf8"))).toContain("delivery:d-42");
+    expect(JSON.parse(await readFile(layout.triggers.deliveriesPath, "utf8"))).toContain("delivery:d-42");
     expect(JSON.stringify(records)).not.toContain(SECRET);
   });
 
@@ -73,7 +73,7 @@ describe("rf-agent webhook", () => {
     const config = testConfig((c) => (c.webhook.listen = { host: "127.0.0.1", port }));
     const e = await webhook(config, captureLogger().log, {
       env: { CREDENTIALS_DIRECTORY: credentials },
-      layout: triggerLayout("demo", dirsUnder(dir)),
+      layout: layoutFor(config, dirsUnder(dir)),
       until: Promise.resolve(),
     }).catch((x: unknown) => x as Error);
     blocker.close();

@@ -8,7 +8,7 @@ import { RfError } from "../../../src/errors.js";
 import type { Context } from "../../../src/context.js";
 import type { HttpAnswer, HttpGet } from "../../../src/adapters/health.js";
 import { layoutFor, type HostDirs } from "../../../src/core/layout.js";
-import type { RunOptions, RunResult, Runner } from "../../../src/exec/runner.js";
+import { createRunner, type RunOptions, type RunResult, type Runner } from "../../../src/exec/runner.js";
 import { createLogger, type Logger } from "../../../src/log.js";
 
 export interface RunCall {
@@ -19,12 +19,17 @@ export interface RunCall {
 
 export type FakeRunner = Runner & { calls: RunCall[] };
 
+// The lock is the kernel's: flock runs for real (and is not among the calls), so two runs in one
+// test contend as on a host.
+const realRunner = createRunner(createLogger({ level: "silent" }));
+
 /** A Runner that records every call and answers with `respond` (default: exit 0, no output). */
 export function fakeRunner(
   respond: (file: string, args: string[], options?: RunOptions) => Partial<RunResult> = () => ({}),
 ): FakeRunner {
   const calls: RunCall[] = [];
   const run = (async (file: string, args: string[], options?: RunOptions) => {
+    if (file === "flock") return realRunner(file, args, options);
     calls.push({ file, args, options });
     const r = respond(file, args, options);
     return { exitCode: r.exitCode ?? 0, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };

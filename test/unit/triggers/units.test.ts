@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
-import { triggerLayout } from "../../../src/triggers/layout.js";
+import { triggerLayout } from "../../../src/core/layout.js";
 import { deployTimeoutSec, renderTriggerUnits, type AgentCommand } from "../../../src/triggers/units.js";
 import { testConfig } from "../helpers/config.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { triggerLayout } from "../../../src/triggers/layout.js";
+import { triggerLayout } from "../../../src/core/layout.js";
 
 describe("triggerLayout", () => {
   it("names the units and the listener's state after the app", () => {
