@@ -252,9 +252,9 @@ async function main(argv: string[]): Promise<number> {
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   // The listener needs only its config: no user lookup, no child process.
   if (name === "webhook") return (await import("./commands/webhook.js")).webhook(config, log);
-  const ctx = createContext(config, log);
+  const bare = createContext(config, log);
+  const ctx = { ...bare, user: await findAppUser(bare) };
   const wait = seconds(values.wait as string | undefined, "--wait");
-  await findAppUser(ctx);
   switch (name) {
     case "install":
       return (await import("./commands/install.js")).install(ctx, { print });

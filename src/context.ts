@@ -6,16 +6,22 @@ import { createRunner, type Runner } from "./exec/runner.js";
 import type { Logger } from "./log.js";
 import type { UnixUser } from "./adapters/users.js";
 
+/** Never changed once made: a command that learns more (its user, a logger with the run's fields) makes a new one. */
 export interface Context {
-  config: Config;
-  layout: Layout;
-  run: Runner;
-  get: HttpGet;
-  log: Logger;
-  /** Set once the app user exists (or was created). */
-  user: UnixUser | null;
-  now: () => Date;
-  sleep: (ms: number) => Promise<void>;
+  readonly config: Config;
+  readonly layout: Layout;
+  readonly run: Runner;
+  readonly get: HttpGet;
+  readonly log: Logger;
+  /** The app user, once it exists (or was created). */
+  readonly user: UnixUser | null;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** The same context, logging with `fields` on every line. */
+export function withFields(ctx: Context, fields: Record<string, unknown>): Context {
+  return { ...ctx, log: ctx.log.child(fields) };
 }
 
 export function createContext(config: Config, log: Logger, dirs: HostDirs = DEFAULT_DIRS): Context {

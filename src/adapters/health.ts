@@ -41,23 +41,28 @@ export async function waitHealthy(
     intervalMs: number;
     timeoutMs: number;
     failFast?: () => Promise<string | null>;
+    /** The context's clock (tests move it on); default the real one. */
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
   },
 ): Promise<{ ok: true; ms: number } | { ok: false; reason: string }> {
-  const started = Date.now();
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const started = now();
   let streak = 0;
   let last = "no answer yet";
-  while (Date.now() - started < opts.timeoutMs) {
+  while (now() - started < opts.timeoutMs) {
     const r = await get(target.url, { timeoutMs: Math.max(1000, opts.intervalMs * 4) });
     if (r.status >= 200 && r.status < 300) {
       streak += 1;
-      if (streak >= opts.successes) return { ok: true, ms: Date.now() - started };
+      if (streak >= opts.successes) return { ok: true, ms: now() - started };
     } else {
       streak = 0;
       last = r.status ? `HTTP ${r.status}` : r.body;
       const fatal = await opts.failFast?.();
       if (fatal) return { ok: false, reason: fatal };
     }
-    await new Promise((r) => setTimeout(r, opts.intervalMs));
+    await sleep(opts.intervalMs);
   }
   return { ok: false, reason: `not healthy after ${Math.round(opts.timeoutMs / 1000)} s (last: ${last})` };
 }

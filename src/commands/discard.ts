@@ -3,7 +3,7 @@
 import { saveState } from "../adapters/state-store.js";
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
-import type { State } from "../core/state.js";
+import { liveRelease, type State } from "../core/state.js";
 import { reconcile } from "../ops/reconcile.js";
 import { cancelStandbyExpiry } from "../ops/standby.js";
 import { stopColor } from "../ops/start.js";
@@ -42,9 +42,10 @@ export async function discard(
   opts: { waitSec: number; print: (line: string) => void },
 ): Promise<Outcome> {
   return recorded(ctx, "discard", opts.waitSec, async (run) => {
-    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
-    const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
-    run.from = live;
+    const c = run.ctx;
+    const state = await reconcile(c, { askNginx: "on-disagreement" });
+    const live = liveRelease(state);
+    run.learn(live, null);
     const target = discardTarget(state);
     // Idempotent: a second discard (or one with nothing to throw away) succeeds and says so.
     if (!target) {
@@ -52,13 +53,12 @@ export async function discard(
       return { outcome: "unchanged", from: live, to: live, exitCode: 0 };
     }
     const gone = target.sha ? { color: target.color, sha: target.sha } : null;
-    run.from = gone;
-    run.to = live;
+    run.learn(gone, live);
     // The preview moves first: until nginx has reloaded, its requests still find the color running.
-    if (live) await run.steps.run("preview", () => showInPreview(ctx, live.color, live.sha));
-    await run.steps.run("stop", () => stopColor(ctx, target.color), { color: target.color });
-    if (target.kind === "standby") await cancelStandbyExpiry(ctx);
-    await saveState(ctx.layout, afterDiscard(state, target));
+    if (live) await run.steps.run("preview", () => showInPreview(c, live.color, live.sha));
+    await run.steps.run("stop", () => stopColor(c, target.color), { color: target.color });
+    if (target.kind === "standby") await cancelStandbyExpiry(c);
+    await saveState(c.layout, afterDiscard(state, target));
     const what = `the ${target.kind === "staged" ? "staged release" : "warm standby"} ${target.sha?.slice(0, 12) ?? ""} on ${target.color}`;
     opts.print(
       `discarded ${what.replace(/ +/g, " ")}: stopped` +

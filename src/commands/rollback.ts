@@ -1,16 +1,15 @@
 // rf-agent rollback: the previous color takes the traffic back, instantly if it is still warm.
-import { isActive } from "../adapters/systemd.js";
+// The steps are core/plan.ts's planRollback; ops/execute.ts runs them.
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { other } from "../core/layout.js";
-import { cutover } from "../ops/cutover.js";
+import { planRollback } from "../core/plan.js";
+import { liveRelease } from "../core/state.js";
+import { execute } from "../ops/execute.js";
 import { ensureAppUser } from "../ops/host.js";
 import { reconcile } from "../ops/reconcile.js";
-import { healthGate, quickHealthy, startColor, stopColor } from "../ops/start.js";
-import { writeUnits } from "../ops/release.js";
-import { runPostHook } from "../ops/release-hook-steps.js";
-import type { DeployOptions } from "./deploy.js";
 import { recorded, type Outcome } from "../ops/recorded.js";
+import { colorRunning, quickHealthy } from "../ops/start.js";
 
 export interface RollbackOptions {
   to?: string;
@@ -20,58 +19,41 @@ export interface RollbackOptions {
 
 export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Outcome> {
   if (opts.to) {
-    const deployOpts: DeployOptions = {
+    // Only --to needs git and the installer: keep them out of the instant rollback's start-up.
+    const { deploy } = await import("./deploy.js");
+    return deploy(ctx, {
       ref: opts.to,
       force: false,
       dryRun: false,
       waitSec: opts.waitSec,
       print: opts.print,
-    };
-    // Only --to needs git and the installer: keep them out of the instant rollback's start-up.
-    const { deploy } = await import("./deploy.js");
-    return deploy(ctx, deployOpts);
+    });
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
-    const user = await ensureAppUser(ctx);
-    const state = await reconcile(ctx, { askNginx: "on-disagreement" });
-    if (!state.live) {
+    const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
+    const state = await reconcile(c, { askNginx: "on-disagreement" });
+    const live = liveRelease(state);
+    if (!live) {
       throw new RfError("NOTHING_TO_ROLL_BACK", "nothing is live yet, so there is nothing to roll back", {
         hint: "run `rf-agent deploy` first",
       });
     }
-    const live = { color: state.live.color, sha: state.live.sha };
-    const back = other(live.color);
-    const sha = state.slots[back]?.sha;
-    run.from = live;
+    run.learn(live, null);
+    const color = other(live.color);
+    const sha = state.slots[color]?.sha;
     if (!sha) {
-      throw new RfError("NOTHING_TO_ROLL_BACK", `the ${back} slot has no previous version to roll back to`, {
+      throw new RfError("NOTHING_TO_ROLL_BACK", `the ${color} slot has no previous version to roll back to`, {
         hint: "roll back to a given commit with `rf-agent rollback --to REF`",
       });
     }
-    run.to = { color: back, sha };
-    ctx.log = ctx.log.child({ color: back, sha: sha.slice(0, 12) });
-    const [active, healthy] = await Promise.all([
-      isActive(ctx.run, ctx.layout.units(back)[0] ?? ""),
-      quickHealthy(ctx, back),
-    ]);
-    const warm = active && healthy;
-    if (warm) {
-      ctx.log.info({ color: back }, `${back} is running and healthy (warm standby): switching at once`);
-    } else {
-      try {
-        await run.steps.run("units", () => writeUnits(ctx, back, user.group));
-        await run.steps.run("start", () => startColor(ctx, back, { fresh: true }));
-        await run.steps.run("health", () => healthGate(ctx, back));
-      } catch (e) {
-        await stopColor(ctx, back).catch(() => undefined);
-        throw e;
-      }
-    }
-    await cutover(ctx, run.steps, state, back, sha);
-    await runPostHook(ctx, run.steps, "post_rollback", back, sha);
+    const [running, healthy] = await Promise.all([colorRunning(c, color), quickHealthy(c, color)]);
+    const warm = running && healthy;
+    if (warm) c.log.info({ color }, `${color} is running and healthy (warm standby): switching at once`);
+    const plan = planRollback({ config: c.config, live, back: { color, sha }, warm });
+    const { to } = (await execute(c, run, plan, state)) as { to: { color: typeof color; sha: string } };
     opts.print(
-      `rolled back to ${sha.slice(0, 12)} on ${back} (was ${live.sha.slice(0, 12)} on ${live.color})`,
+      `rolled back to ${to.sha.slice(0, 12)} on ${to.color} (was ${live.sha.slice(0, 12)} on ${live.color})`,
     );
-    return { outcome: "rolled-back", from: live, to: { color: back, sha }, exitCode: 0 };
+    return { outcome: "rolled-back", from: live, to, exitCode: 0 };
   });
 }

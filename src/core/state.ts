@@ -35,6 +35,11 @@ export function emptyState(app: string): State {
   };
 }
 
+/** What serves, as a release (color and commit); null before the first deploy. */
+export function liveRelease(state: State): { color: Color; sha: string } | null {
+  return state.live ? { color: state.live.color, sha: state.live.sha } : null;
+}
+
 /** The color a deploy installs into: the one not serving. */
 export function idleColor(state: State): Color {
   return state.live ? (state.live.color === "blue" ? "green" : "blue") : "blue";

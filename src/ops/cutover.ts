@@ -1,77 +1,87 @@
-// The switch and everything after it, shared by deploy, rollback and switch.
+// The switch and everything after it, the same for deploy, rollback and switch: the steps
+// "switch nginx", "watch" and "drain + stop old" of core/plan.ts, and the switch back a failed
+// watch undoes them with.
 import { saveState } from "../adapters/state-store.js";
-import type { Color } from "../config/types.js";
-import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
-import { afterSwitch, type State } from "../core/state.js";
+import type { Release } from "../core/plan.js";
+import { afterSwitch } from "../core/state.js";
+import type { RunScope } from "./actions.js";
 import { bootLiveOrWarn } from "./boot.js";
 import { drain, retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
 import { scheduleStandbyExpiry } from "./standby.js";
-import type { Steps } from "./steps.js";
 import { switchTo } from "./nginx-routing.js";
 
-export interface CutoverResult {
-  state: State;
-  openAtDeadline: number;
-  /** ms from the start of the switch step until nginx confirmed the new color. */
-  switchMs: number;
+/** The color nginx leaves, when it is another one: it stays nginx's fallback until it stops. */
+function leaving(scope: RunScope): Release | null {
+  const from = scope.plan.from;
+  return from && from.color !== scope.plan.to.color ? from : null;
 }
 
-export async function cutover(
-  ctx: Context,
-  steps: Steps,
-  state: State,
-  to: Color,
-  sha: string,
-): Promise<CutoverResult> {
-  const from = state.live && state.live.color !== to ? state.live : null;
-  const t0 = performance.now();
+export async function switchNginx(scope: RunScope): Promise<void> {
+  const { ctx } = scope;
+  const to = scope.plan.to.color;
+  const sha = scope.sha!;
   // The color left behind stays the fallback until it is stopped, so a release that falls over
   // right after the switch costs no request while the watch switches back.
-  await steps.run("switch nginx", () => switchTo(ctx, to, sha, from !== null), { to });
-  const switchMs = Math.round(performance.now() - t0);
-  const flipAt = Date.now();
-  let next: State = { ...afterSwitch(state, to, sha, ctx.now()), standby: null, staged: null };
-  await saveState(ctx.layout, next);
+  await switchTo(ctx, to, sha, leaving(scope) !== null);
+  scope.flipAt = ctx.now().getTime();
+  scope.state = { ...afterSwitch(scope.state, to, sha, ctx.now()), standby: null, staged: null };
+  await saveState(ctx.layout, scope.state);
   // Alongside the watch, so the switch and the rollback take no longer for it.
-  const boot = bootLiveOrWarn(ctx, to);
+  scope.pending.push(bootLiveOrWarn(ctx, to));
+}
 
-  const problem =
-    ctx.config.switch.watchSec > 0 ? await steps.run("watch", () => watchNewColor(ctx, to, flipAt)) : null;
-  await boot;
-  if (problem) {
-    ctx.log.error({ color: to, reason: problem }, problem);
-    if (!from) {
-      throw new RfError("HEALTH", `${problem}, and there is no previous version to switch back to`, {
-        hint: "fix the release and deploy again; see `journalctl -u` for its units",
-      });
-    }
-    await steps.run("switch back", () => switchTo(ctx, from.color, from.sha, false), { to: from.color });
-    next = { ...afterSwitch(next, from.color, from.sha, ctx.now()), standby: null };
-    await saveState(ctx.layout, next);
-    await bootLiveOrWarn(ctx, from.color);
-    // Requests and websocket sessions nginx's old workers still hold on it finish first, as in a retire.
-    const backAt = Date.now();
-    await steps.run("stop failed color", async () => {
-      await drain(ctx, to, backAt);
-      await stopColor(ctx, to);
-    });
-    throw rolledBack(problem, from.color);
-  }
+/** The watch saw the new color fail after the switch; the plan's undo switches back. */
+export class WatchFailed extends Error {}
 
-  let openAtDeadline = 0;
-  if (from) {
-    const retired = await steps.run("drain + stop old", () => retireColor(ctx, from.color, flipAt), {
-      old: from.color,
-    });
-    openAtDeadline = retired.open;
-    if (retired.standby) {
-      const until = new Date(ctx.now().getTime() + ctx.config.switch.standbySec * 1000).toISOString();
-      next = { ...next, standby: { color: from.color, until } };
-      await scheduleStandbyExpiry(ctx, ctx.config.switch.standbySec);
-    }
+export async function watch(scope: RunScope): Promise<void> {
+  const problem = await watchNewColor(
+    scope.ctx,
+    scope.plan.to.color,
+    scope.flipAt ?? scope.ctx.now().getTime(),
+  );
+  if (problem) throw new WatchFailed(problem);
+}
+
+export async function drainOld(scope: RunScope): Promise<void> {
+  const { ctx } = scope;
+  const from = leaving(scope);
+  if (!from) return;
+  const retired = await retireColor(ctx, from.color, scope.flipAt ?? ctx.now().getTime());
+  scope.openAtDeadline = retired.open;
+  if (retired.standby) {
+    const until = new Date(ctx.now().getTime() + ctx.config.switch.standbySec * 1000).toISOString();
+    scope.state = { ...scope.state, standby: { color: from.color, until } };
+    await scheduleStandbyExpiry(ctx, ctx.config.switch.standbySec);
   }
-  await saveState(ctx.layout, next);
-  return { state: next, openAtDeadline, switchMs };
+  await saveState(ctx.layout, scope.state);
+}
+
+/** After a failed watch: nginx back to `from` (still running), the failed color drained and stopped. */
+export async function switchBack(scope: RunScope, from: Release, problem: string): Promise<RfError> {
+  const { ctx, steps } = scope;
+  const failed = scope.plan.to.color;
+  await Promise.allSettled(scope.pending);
+  await steps.run(
+    "switch back",
+    () => switchTo(ctx, from.color, from.sha, false),
+    { to: from.color },
+    ctx.log,
+  );
+  scope.state = { ...afterSwitch(scope.state, from.color, from.sha, ctx.now()), standby: null };
+  await saveState(ctx.layout, scope.state);
+  await bootLiveOrWarn(ctx, from.color);
+  // Requests and websocket sessions nginx's old workers still hold on it finish first, as in a retire.
+  const backAt = ctx.now().getTime();
+  await steps.run(
+    "stop failed color",
+    async () => {
+      await drain(ctx, failed, backAt);
+      await stopColor(ctx, failed);
+    },
+    {},
+    ctx.log,
+  );
+  return rolledBack(problem, from.color);
 }

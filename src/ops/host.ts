@@ -19,10 +19,10 @@ import { RfError } from "../errors.js";
 /** The app user if it exists, without creating it (status, reconcile). */
 export async function findAppUser(ctx: Context): Promise<UnixUser | null> {
   const found = await lookupUser(ctx.run, ctx.config.app.user);
-  ctx.user = found ? { ...found, home: ctx.config.app.root } : null;
-  return ctx.user;
+  return found ? { ...found, home: ctx.config.app.root } : null;
 }
 
+/** The app user, created if missing; a command goes on with `{ ...ctx, user }`. */
 export async function ensureAppUser(ctx: Context): Promise<UnixUser> {
   if (ctx.user) return ctx.user;
   const { user, root } = ctx.config.app;
@@ -34,8 +34,7 @@ export async function ensureAppUser(ctx: Context): Promise<UnixUser> {
     if (!found) throw new Error(`user ${user} still missing after useradd`);
   }
   // git and pip look for their config (~/.ssh) and caches (~/.cache) under HOME.
-  ctx.user = { ...found, home: root };
-  return ctx.user;
+  return { ...found, home: root };
 }
 
 /** git as the app user; before that user exists (a dry run on a fresh host), as nobody. */

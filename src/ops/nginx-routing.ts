@@ -172,6 +172,11 @@ async function liveInclude(ctx: Context): Promise<ReturnType<typeof parseLiveInc
   return text ? parseLiveInclude(text) : null;
 }
 
+/** nginx falls back to the color it does not serve (the last deploy's old one), as its include says. */
+export async function fallsBack(ctx: Context): Promise<boolean> {
+  return (await liveInclude(ctx))?.fallback ?? false;
+}
+
 /**
  * Before anything starts in the idle color: nginx must no longer fall back to it, as what starts
  * there is not yet proven. Only the include changes (tested, reloaded); the live color stays.

@@ -132,7 +132,7 @@ export async function stopLeftover(ctx: Context, state: State): Promise<void> {
     { color, units: running },
     `the ${color} color runs but neither serves nor stands by (a previous run was stopped before it finished): draining and stopping it`,
   );
-  const open = await drain(ctx, color, Date.now());
+  const open = await drain(ctx, color, ctx.now().getTime());
   if (open > 0)
     ctx.log.warn(
       { color, open },

@@ -7,23 +7,34 @@ import type { Context } from "../context.js";
 import { isRfError } from "../errors.js";
 import { scrubAppEnv } from "./env.js";
 import { Steps } from "./steps.js";
-import type { Color } from "../config/types.js";
+import type { Release } from "../core/plan.js";
 
-export interface Outcome {
-  outcome: string;
-  from: { color: Color; sha: string } | null;
-  to: { color: Color; sha: string } | null;
-  exitCode: number;
-}
+export type { Release };
+
+/** How a state-changing command ended; a failure is an RfError thrown instead. */
+export type Outcome =
+  | {
+      outcome: "deployed" | "rolled-back" | "switched" | "staged";
+      from: Release | null;
+      to: Release;
+      exitCode: 0;
+    }
+  | { outcome: "unchanged"; from: Release | null; to: Release | null; exitCode: 0 }
+  | { outcome: "discarded"; from: Release | null; to: Release | null; exitCode: 0 }
+  | { outcome: "dry-run"; from: Release | null; to: Release; exitCode: 0 };
 
 export interface RecordedRun {
   id: string;
+  /** The command's context, logging with the run's id. */
+  ctx: Context;
   steps: Steps;
-  /** Filled in as the run learns them, so a failure is still recorded with what it knew. */
-  from: Outcome["from"];
-  to: Outcome["to"];
   /** Who started it; a deploy that serves webhook requests names their delivery here. */
   trigger: string;
+  /**
+   * What a failure is recorded with (from, to), told as soon as it is known: the executor tells it
+   * when a plan starts and when the fetch finds the commit.
+   */
+  learn(from: Release | null, to: Release | null): void;
 }
 
 async function record(ctx: Context, entry: HistoryEntry): Promise<void> {
@@ -67,14 +78,19 @@ async function recordedRun(
   fn: (run: RecordedRun) => Promise<Outcome>,
 ): Promise<Outcome> {
   const id = randomBytes(4).toString("hex");
-  const baseLog = ctx.log;
-  ctx.log = baseLog.child({ deploy: id });
+  const runCtx: Context = { ...ctx, log: ctx.log.child({ deploy: id }) };
   // Before any step can print, log or record one of the app's values.
-  await scrubAppEnv(ctx);
-  const trigger = detectTrigger(process.env);
-  const run: RecordedRun = { id, steps: new Steps(() => ctx.log), from: null, to: null, trigger };
+  await scrubAppEnv(runCtx);
+  let known: { from: Release | null; to: Release | null } = { from: null, to: null };
+  const run: RecordedRun = {
+    id,
+    ctx: runCtx,
+    steps: new Steps(runCtx.log),
+    trigger: detectTrigger(process.env),
+    learn: (from, to) => (known = { from, to }),
+  };
   const startedAt = ctx.now();
-  ctx.log.info({ command, trigger }, `rf-agent ${command} (${trigger})`);
+  runCtx.log.info({ command, trigger: run.trigger }, `rf-agent ${command} (${run.trigger})`);
   const entry = (o: Pick<HistoryEntry, "from" | "to" | "outcome" | "exitCode" | "error">): HistoryEntry => ({
     id,
     command,
@@ -87,15 +103,13 @@ async function recordedRun(
   try {
     const result = await fn(run);
     const { from, to, outcome, exitCode } = result;
-    await record(ctx, entry({ from, to, outcome, exitCode }));
+    await record(runCtx, entry({ from, to, outcome, exitCode }));
     return result;
   } catch (e) {
     const outcome = isRfError(e) ? (e.exitCode === 3 ? "rolled-back" : "failed") : "crashed";
     const error = e instanceof Error ? e.message : String(e);
     const exitCode = isRfError(e) ? e.exitCode : 1;
-    await record(ctx, entry({ from: run.from, to: run.to, outcome, exitCode, error })).catch(() => undefined);
+    await record(runCtx, entry({ ...known, outcome, exitCode, error })).catch(() => undefined);
     throw e;
-  } finally {
-    ctx.log = baseLog;
   }
 }

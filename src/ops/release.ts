@@ -1,15 +1,18 @@
-// Bringing the idle color to a commit: code, virtualenv, units. Never touches the live color.
+// Bringing the idle color to a commit: the steps "fetch", "checkout", "pip install" and "units" of
+// core/plan.ts. Never touches the live color.
 import { checkoutClean, fetchInto, resolveRef, showFile } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
+import { saveState } from "../adapters/state-store.js";
 import { daemonReload } from "../adapters/systemd.js";
-import type { UnixUser } from "../adapters/users.js";
 import { applyVenv, planVenv, pythonIdentity, requirementsProblem } from "../adapters/venv.js";
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
+import { withFields } from "../context.js";
 import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
+import { withSlot } from "../core/state.js";
+import type { RunScope } from "./actions.js";
 import { gitUser } from "./host.js";
-import type { Steps } from "./steps.js";
 
 /** [app] branch is not on the remote: said alike whether ls-remote or the fetch found out. */
 export function branchMissing(app: { repo: string; branch: string }): RfError {
@@ -18,68 +21,85 @@ export function branchMissing(app: { repo: string; branch: string }): RfError {
   });
 }
 
-/** Fetches into the color's checkout and returns the commit `ref` (default: [app] branch) names. */
-export async function fetchCommit(
-  ctx: Context,
-  steps: Steps,
-  color: Color,
-  ref: string | undefined,
-  user: UnixUser,
-): Promise<string> {
+/**
+ * Fetches into the idle checkout and learns the commit `--ref` (default: [app] branch) names.
+ * "live" when that commit already serves: the deploy has nothing to do.
+ */
+export async function fetchRelease(scope: RunScope): Promise<void | "live"> {
+  const { ctx, plan } = scope;
   const { repo, branch } = ctx.config.app;
-  const dir = ctx.layout.checkout(color);
-  const git = gitUser(ctx, user);
-  await steps.run("fetch", () => fetchInto(dir, repo, git));
-  const sha = await resolveRef(dir, ref ?? branch, git);
-  if (sha) return sha;
-  if (ref === undefined) throw branchMissing(ctx.config.app);
-  throw new RfError("GIT", `ref "${ref}" is not a branch, tag or commit of ${repo}`, {
-    hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
-  });
+  const dir = ctx.layout.checkout(plan.to.color);
+  const git = gitUser(ctx);
+  await fetchInto(dir, repo, git);
+  const sha = await resolveRef(dir, scope.ref ?? branch, git);
+  if (!sha) {
+    if (scope.ref === undefined) throw branchMissing(ctx.config.app);
+    throw new RfError("GIT", `ref "${scope.ref}" is not a branch, tag or commit of ${repo}`, {
+      hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
+    });
+  }
+  if (plan.from && sha === plan.from.sha && !scope.force) return "live";
+  if (!scope.sha) scope.ctx = withFields(ctx, { sha: sha.slice(0, 12) });
+  scope.sha = sha;
 }
 
-export async function installCommit(
-  ctx: Context,
-  steps: Steps,
-  color: Color,
-  sha: string,
-  user: UnixUser,
-): Promise<{ pip: boolean; unitsChanged: boolean }> {
+export async function checkoutRelease(scope: RunScope): Promise<void> {
+  const { ctx, plan } = scope;
   const { app } = ctx.config;
-  const dir = ctx.layout.checkout(color);
+  const dir = ctx.layout.checkout(plan.to.color);
   // The interpreter does not depend on the commit: ask it who it is while git checks out.
-  const identity = pythonIdentity(ctx.run, app.python);
-  identity.catch(() => undefined); // awaited below, unless the checkout fails first
-  const git = gitUser(ctx, user);
+  scope.python = pythonIdentity(ctx.run, app.python);
+  scope.python.catch(() => undefined); // awaited by "pip install", unless the checkout fails first
+  const git = gitUser(ctx);
   // Read from the commit, not the work tree: a requirements file committed as a link to
   // /etc/shadow is refused, never read by root.
   const [, req] = await Promise.all([
-    steps.run("checkout", () => checkoutClean(dir, sha, git)),
-    showFile(dir, sha, app.requirements, git),
+    checkoutClean(dir, scope.sha!, git),
+    showFile(dir, scope.sha!, app.requirements, git),
   ]);
   if (!("text" in req)) throw requirementsProblem(app.requirements, req.missing);
+  scope.requirements = req.text;
+}
+
+/** pip runs only when requirements.txt or the interpreter changed since this venv was made. */
+export async function installRequirements(scope: RunScope): Promise<void> {
+  const { ctx, plan } = scope;
+  const { app } = ctx.config;
+  const color = plan.to.color;
   const venv = ctx.layout.venv(color);
   const markerPath = ctx.layout.venvMarkerPath(color);
-  const plan = await planVenv(await identity, venv, markerPath, req.text, app.pipArgs);
-  if (plan.install) {
-    await steps.run(plan.create ? "venv + pip install" : "pip install", () =>
-      applyVenv(ctx.run, plan, {
-        venv,
-        markerPath,
-        python: app.python,
-        checkout: dir,
-        requirements: app.requirements,
-        pipArgs: app.pipArgs,
-        cacheDir: ctx.layout.cacheDir,
-        as: user,
-        app: app.name,
-      }),
-    );
-  } else {
-    ctx.log.info({ color }, "requirements unchanged: pip skipped");
+  const identity = await (scope.python ?? pythonIdentity(ctx.run, app.python));
+  const venvPlan = await planVenv(identity, venv, markerPath, scope.requirements ?? "", app.pipArgs);
+  if (!venvPlan.install) {
+    ctx.log.info({ color, pip: "skipped" }, "requirements unchanged: pip skipped");
+    return;
   }
-  const unitsChanged = await steps.run("units", () => writeUnits(ctx, color, user.group));
-  return { pip: plan.install, unitsChanged };
+  ctx.log.info(
+    { color, venv: venvPlan.create ? "create" : "keep" },
+    venvPlan.create ? "making the venv" : "venv kept",
+  );
+  await applyVenv(ctx.run, venvPlan, {
+    venv,
+    markerPath,
+    python: app.python,
+    checkout: ctx.layout.checkout(color),
+    requirements: app.requirements,
+    pipArgs: app.pipArgs,
+    cacheDir: ctx.layout.cacheDir,
+    as: ctx.user!,
+    app: app.name,
+  });
+}
+
+/** The color's units; in a deploy, its slot then holds the new commit (nothing has started yet). */
+export async function installUnits(scope: RunScope): Promise<void> {
+  const { ctx, plan } = scope;
+  const color = plan.to.color;
+  await writeUnits(ctx, color, ctx.user?.group ?? ctx.config.app.user);
+  if (plan.command !== "deploy") return;
+  const state = withSlot(scope.state, color, scope.sha!, ctx.now());
+  scope.state = { ...state, standby: state.standby?.color === color ? null : state.standby };
+  await saveState(ctx.layout, scope.state);
 }
 
 export async function writeUnits(ctx: Context, color: Color, group: string): Promise<boolean> {

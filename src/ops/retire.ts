@@ -11,11 +11,12 @@ import { quickHealthy, stopColor } from "./start.js";
  */
 export async function watchNewColor(ctx: Context, color: Color, flipAt: number): Promise<string | null> {
   const until = flipAt + ctx.config.switch.watchSec * 1000;
+  const now = () => ctx.now().getTime();
   let failures = 0;
-  while (Date.now() < until) {
+  while (now() < until) {
     if (await quickHealthy(ctx, color)) failures = 0;
     else if (++failures >= 2) return `the ${color} color failed its health check after the switch`;
-    await ctx.sleep(Math.min(500, Math.max(0, until - Date.now())));
+    await ctx.sleep(Math.min(500, Math.max(0, until - now())));
   }
   return null;
 }
@@ -24,11 +25,12 @@ export async function watchNewColor(ctx: Context, color: Color, flipAt: number):
 export async function drain(ctx: Context, color: Color, flipAt: number): Promise<number> {
   const { graceSec, drainSec } = ctx.config.switch;
   const ports = ctx.config.services.map((s) => s.ports[color]);
+  const now = () => ctx.now().getTime();
   const graceEnd = flipAt + graceSec * 1000;
-  if (Date.now() < graceEnd) await ctx.sleep(graceEnd - Date.now());
+  if (now() < graceEnd) await ctx.sleep(graceEnd - now());
   const deadline = flipAt + Math.max(graceSec, drainSec) * 1000;
   let open = await establishedCount(ctx.run, ports);
-  while (open > 0 && Date.now() < deadline) {
+  while (open > 0 && now() < deadline) {
     await ctx.sleep(250);
     open = await establishedCount(ctx.run, ports);
   }

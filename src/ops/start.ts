@@ -2,7 +2,7 @@
 import { waitHealthy } from "../adapters/health.js";
 import { commandOfPid, listeners, unitOfPid } from "../adapters/ports.js";
 import { journalTail } from "../adapters/journal.js";
-import { resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
+import { activeStates, resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
 import type { Color, ServiceConfig } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
@@ -55,6 +55,8 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
           intervalMs: health.intervalSec * 1000,
           timeoutMs: health.timeoutSec * 1000,
           failFast: () => crashReason(ctx, unit),
+          now: () => ctx.now().getTime(),
+          sleep: ctx.sleep,
         },
       );
       return { service, unit, r };
@@ -89,6 +91,13 @@ export async function quickHealthy(ctx: Context, color: Color): Promise<boolean>
     ),
   );
   return answers.every(Boolean);
+}
+
+/** Every unit of the color is active: it runs (whether it answers is quickHealthy's to say). */
+export async function colorRunning(ctx: Context, color: Color): Promise<boolean> {
+  const units = ctx.layout.units(color);
+  const states = await activeStates(ctx.run, units);
+  return units.length > 0 && units.every((u) => states.get(u) === "active");
 }
 
 export async function stopColor(ctx: Context, color: Color): Promise<void> {

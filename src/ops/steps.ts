@@ -9,26 +9,27 @@ export interface StepRecord {
 
 export class Steps {
   readonly records: StepRecord[] = [];
-  // A getter, so lines carry the fields (color, sha) the run learns as it goes.
-  constructor(private readonly logger: () => Logger) {}
+  constructor(private readonly log: Logger) {}
 
-  private get log(): Logger {
-    return this.logger();
-  }
-
-  async run<T>(step: string, fn: () => Promise<T>, fields: Record<string, unknown> = {}): Promise<T> {
+  /** `log`: the run's logger with what it has learned since (color, sha); default the run's own. */
+  async run<T>(
+    step: string,
+    fn: () => Promise<T>,
+    fields: Record<string, unknown> = {},
+    log: Logger = this.log,
+  ): Promise<T> {
     const started = performance.now();
-    this.log.debug({ step, ...fields }, `${step}…`);
+    log.debug({ step, ...fields }, `${step}…`);
     try {
       const result = await fn();
       const ms = Math.round(performance.now() - started);
       this.records.push({ step, ms, ok: true });
-      this.log.info({ step, ms, ...fields }, `✓ ${step} (${(ms / 1000).toFixed(1)} s)`);
+      log.info({ step, ms, ...fields }, `✓ ${step} (${(ms / 1000).toFixed(1)} s)`);
       return result;
     } catch (e) {
       const ms = Math.round(performance.now() - started);
       this.records.push({ step, ms, ok: false });
-      this.log.error({ step, ms, ...fields }, `✗ ${step} failed after ${(ms / 1000).toFixed(1)} s`);
+      log.error({ step, ms, ...fields }, `✗ ${step} failed after ${(ms / 1000).toFixed(1)} s`);
       throw e;
     }
   }

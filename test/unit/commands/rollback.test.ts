@@ -20,8 +20,10 @@ const noSleep = async () => undefined;
 async function blueLiveGreenWarm(over: Partial<State> = {}) {
   const host = hostModel({ served: { color: "blue", sha: sha("a") }, active: { blue: true, green: true } });
   const h = await fakeHost(dir, host, { sleep: noSleep, patch: (c) => (c.switch.watchSec = 0) });
-  const ctx: Context = h.ctx;
-  ctx.user = { name: "demo", uid: 1000, gid: 1000, home: "/srv/demo", group: "demo" };
+  const ctx: Context = {
+    ...h.ctx,
+    user: { name: "demo", uid: 1000, gid: 1000, home: "/srv/demo", group: "demo" },
+  };
   await writeInclude(ctx, "blue", sha("a"));
   await saveState(ctx.layout, {
     ...emptyState("demo"),
@@ -32,7 +34,7 @@ async function blueLiveGreenWarm(over: Partial<State> = {}) {
   });
   await h.run("systemctl", ["enable", "--no-reload", "demo-api@blue.service", "demo-web@blue.service"]);
   h.run.calls.length = 0;
-  return { ...h, host };
+  return { ...h, ctx, host };
 }
 
 const bootCalls = (calls: { file: string; args: string[] }[]) =>

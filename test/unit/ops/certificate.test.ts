@@ -29,13 +29,13 @@ async function host(certbotExit: number) {
   const h = await fakeHost(dir, hostModel(), { patch: certbot });
   const inner = h.ctx.run;
   const commands: string[] = [];
-  h.ctx.run = (async (file, args, options) => {
+  const run = (async (file, args, options) => {
     commands.push([file, ...args].join(" "));
     if (file === "certbot")
       return { exitCode: certbotExit, stdout: "", stderr: "Challenge failed for domain app.example.com" };
     return inner(file, args, options);
   }) as Runner;
-  return { ...h, commands };
+  return { ...h, ctx: { ...h.ctx, run }, commands };
 }
 
 describe("siteCertificate", () => {
@@ -97,9 +97,9 @@ describe("ensureCertificate", () => {
   });
 
   it("after a failure, asks certbot again only an hour later (Let's Encrypt's limit on failures)", async () => {
-    const { ctx, commands } = await host(1);
+    const { ctx: base, commands } = await host(1);
     let now = new Date("2026-12-02T10:00:00Z");
-    ctx.now = () => now;
+    const ctx = { ...base, now: () => now };
     const live = { color: "blue" as const, sha: sha("a") };
     await ensureCertificate(ctx, live);
     now = new Date("2026-12-02T10:59:00Z");

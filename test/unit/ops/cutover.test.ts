@@ -5,8 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import { emptyState, withSlot, type State } from "../../../src/core/state.js";
 import { RfError } from "../../../src/errors.js";
-import { cutover } from "../../../src/ops/cutover.js";
+import { planSwitch } from "../../../src/core/plan.js";
+import type { Color } from "../../../src/config/types.js";
+import type { Context } from "../../../src/context.js";
+import { execute } from "../../../src/ops/execute.js";
 import { Steps } from "../../../src/ops/steps.js";
+import { fakeRun } from "../helpers/run.js";
 import { sha } from "../helpers/config.js";
 import { tempDir } from "../helpers/fakes.js";
 import { enabledUnits, fakeHost, hostModel, writeInclude, type HostModel } from "../helpers/host.js";
@@ -26,9 +30,21 @@ afterEach(async () => {
 
 const sleep = async (ms: number) => void vi.setSystemTime(Date.now() + ms);
 
+const CUTOVER = ["switch nginx", "watch", "drain + stop old"];
+
+/** The cutover steps of a plan (switch nginx, watch, drain + stop old), run by the executor. */
+async function cutover(ctx: Context, steps: Steps, state: State, to: Color, toSha: string) {
+  const live = state.live ? { color: state.live.color, sha: state.live.sha } : null;
+  const plan = planSwitch({ config: ctx.config, live, staged: { color: to, sha: toSha }, running: true });
+  const only = { ...plan, steps: plan.steps.filter((s) => CUTOVER.includes(s.name)) };
+  const r = await execute(ctx, fakeRun(ctx, steps).run, only, state);
+  if (!r.done) throw new Error("a cutover has no fetch to find the live commit");
+  return { state: r.scope.state, openAtDeadline: r.scope.openAtDeadline ?? 0 };
+}
+
 async function setup(host: HostModel, patch?: (c: Config) => void) {
   const h = await fakeHost(dir, host, { patch, sleep });
-  const steps = new Steps(() => h.ctx.log);
+  const steps = new Steps(h.ctx.log);
   const saved = async () => JSON.parse(await readFile(h.ctx.layout.statePath, "utf8")) as State;
   // Stops of the app's own units (not of the standby-expiry timer).
   const stopped = () =>
@@ -203,14 +219,14 @@ describe("cutover and boot", () => {
     const host = hostModel();
     const { ctx, steps, state, records } = await blueLive(host);
     const inner = ctx.run;
-    ctx.run = Object.assign(
+    const run = Object.assign(
       async (file: string, args: string[], opts?: Parameters<typeof inner>[2]) =>
         file === "systemctl" && args[0] === "enable"
           ? Promise.reject(new RfError("SYSTEMD", "systemctl enable failed"))
           : inner(file, args, opts),
       { calls: [] },
     );
-    const r = await cutover(ctx, steps, state, "green", sha("b"));
+    const r = await cutover({ ...ctx, run }, steps, state, "green", sha("b"));
     expect(r.state.live?.color).toBe("green");
     expect(
       records.some((x) => x.level === 40 && String(x.msg).startsWith("could not enable the green color")),

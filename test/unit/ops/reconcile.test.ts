@@ -136,8 +136,7 @@ describe("expireStandby", () => {
 
   async function ctxAt(active: Record<Color, boolean>) {
     const s = await fakeHost(dir, hostModel({ active }));
-    s.ctx.now = () => NOW;
-    return s;
+    return { ...s, ctx: { ...s.ctx, now: () => NOW } };
   }
 
   const stops = (run: ReturnType<typeof fakeRunner>) =>
@@ -164,8 +163,7 @@ describe("expireStandby", () => {
     const { ctx, run } = await ctxAt({ blue: true, green: true });
     const state = withStandby("blue", new Date(NOW.getTime() + 1000));
     const silent = Object.assign(async () => ({ exitCode: 1, stdout: "", stderr: "" }), { calls: [] });
-    ctx.run = silent;
-    expect(await expireStandby(ctx, state)).toBe(state);
+    expect(await expireStandby({ ...ctx, run: silent }, state)).toBe(state);
     expect(run.calls).toHaveLength(0);
   });
 

@@ -31,8 +31,7 @@ function ctxWith(run: Runner, patch?: (c: Config) => void) {
     patch?.(c);
   });
   const captured = captureLogger("info");
-  const ctx = fakeContext(config, { run, log: captured.log });
-  ctx.user = USER;
+  const ctx = { ...fakeContext(config, { run, log: captured.log }), user: USER };
   return { ctx, records: captured.records };
 }
 
@@ -74,8 +73,7 @@ describe("hookRun", () => {
   it("nothing to run without a command or before the app user exists", () => {
     const { ctx } = ctxWith(answering({}));
     expect(hookRun(ctx, "post_switch", "blue", "abc")).toBeNull();
-    ctx.user = null;
-    expect(hookRun(ctx, "pre_switch", "blue", "abc")).toBeNull();
+    expect(hookRun({ ...ctx, user: null }, "pre_switch", "blue", "abc")).toBeNull();
   });
 });
 

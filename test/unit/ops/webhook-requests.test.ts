@@ -14,7 +14,9 @@ beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(() => cleanup());
 
 function run(trigger: string): RecordedRun {
-  return { id: "d1", steps: new Steps(() => captureLogger().log), from: null, to: null, trigger };
+  const { log } = captureLogger();
+  const ctx = fakeContext(testConfig(), { log });
+  return { id: "d1", ctx, steps: new Steps(log), trigger, learn: () => undefined };
 }
 
 describe("serveWebhookRequests", () => {
