@@ -1,8 +1,9 @@
 // The load's counters at a moment: SIGUSR1 makes load.mjs print its summary so far, and its first
 // line dates its start; together they put the load's own clock on the wall clock.
 import type { Load, LoadSummary } from "../scripts/lab/load.js";
+import { eachLine } from "../scripts/lab/lines.js";
 import type { TestServer } from "../scripts/lab/server.js";
-import { lineReader, sleep, waitFor } from "./waiting.js";
+import { sleep, waitFor } from "./waiting.js";
 
 export interface Snapshot {
   /** load time (ms since load start) when the load computed it */
@@ -28,7 +29,7 @@ export class LoadTap {
     private readonly server: TestServer,
     readonly load: Load,
   ) {
-    lineReader(load.process.stderr, (line, at) => {
+    void eachLine(load.process.stderr, (line, at) => {
       this.firstLineAt ??= at;
       if (line.startsWith("{")) {
         try {

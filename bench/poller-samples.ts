@@ -1,8 +1,8 @@
 // The host side of bench/poller.ts: starts it inside the server and keeps every answer it reports.
 import path from "node:path";
+import { eachLine } from "../scripts/lab/lines.js";
 import { REPO_ROOT, type InnerProcess, type TestServer } from "../scripts/lab/server.js";
 import { POLL_MS } from "./settings.js";
-import { lineReader } from "./waiting.js";
 
 export interface Sample {
   k: "v" | "h";
@@ -24,7 +24,7 @@ export class Poller {
       ["--import", "tsx", path.join(REPO_ROOT, "bench", "poller.ts"), "http://127.0.0.1:80", String(POLL_MS)],
       { cwd: REPO_ROOT },
     );
-    lineReader(this.proc.stdout, (line) => {
+    void eachLine(this.proc.stdout, (line) => {
       try {
         const [k, s, r, st, v] = JSON.parse(line) as [Sample["k"], number, number, number, string];
         const sample = { k, s, r, st, v };

@@ -1,5 +1,4 @@
-// Waiting and watching: sleep, wait for a condition, the lines of a stream as they arrive, and the
-// bench's progress lines on stderr.
+// Waiting: sleep, wait for a condition, and the bench's progress lines on stderr.
 import { READY_TIMEOUT_MS } from "./settings.js";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -16,18 +15,4 @@ export async function waitFor(
     await sleep(25);
   }
   return Date.now();
-}
-
-export function lineReader(stream: NodeJS.ReadableStream, onLine: (line: string, at: number) => void): void {
-  let buf = "";
-  stream.on("data", (chunk: Buffer | string) => {
-    const at = Date.now();
-    buf += chunk.toString();
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      onLine(line, at);
-    }
-  });
 }

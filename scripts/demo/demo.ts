@@ -2,11 +2,8 @@
 // app, then deploy a new version and roll it back while load.mjs keeps traffic going, and show what
 // the traffic saw. Exit 0 only when both commands succeeded and no request failed and no websocket
 // session dropped; the server is taken down whatever happens (also on Ctrl-C).
-import { once } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
 import { writeAgentConfig } from "../lab/config.js";
 import {
   hostProcess,
@@ -16,7 +13,9 @@ import {
   serverCgroupDirs,
   type HostProcess,
 } from "../lab/host.js";
+import { eachLine } from "../lab/lines.js";
 import { startLoad, type Load, type LoadSummary } from "../lab/load.js";
+import { isStepDone, logRecord, type LogRecord } from "../lab/log-records.js";
 import { createOrigin, EXAMPLE_APP, pushVersion } from "../lab/origin.js";
 import { AGENT_CONFIG, TestServer } from "../lab/server.js";
 
@@ -79,25 +78,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function eachLine(stream: Readable | null | undefined, onLine: (line: string) => void): Promise<void> {
-  if (!stream) return Promise.resolve();
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on("line", onLine);
-  return once(lines, "close").then(() => undefined);
-}
-
 // rf-agent logs JSON lines (pino) to stderr when that is not a terminal: show each one's message,
 // indented and dimmed, warnings and errors in color. Anything else (its error paragraph) as it is.
 // Returns the record, if the line was one.
-function agentLogLine(line: string): Record<string, unknown> | undefined {
+function agentLogLine(line: string): LogRecord | undefined {
   if (!line.trim()) return undefined;
-  let rec: Record<string, unknown> | undefined;
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (parsed && typeof parsed === "object") rec = parsed as Record<string, unknown>;
-  } catch {
-    rec = undefined;
-  }
+  const rec = logRecord(line);
   if (!rec || typeof rec.msg !== "string") {
     out(`    ${line}`);
     return undefined;
@@ -134,8 +120,7 @@ async function rfAgent(server: TestServer, command: string, args: string[] = [])
       // After Ctrl-C, what a command says as it is killed is noise.
       if (interrupted) return;
       const rec = agentLogLine(line);
-      if (rec && typeof rec.step === "string" && typeof rec.ms === "number" && Number(rec.level) === 30)
-        steps.push({ step: rec.step, ms: rec.ms });
+      if (rec && isStepDone(rec)) steps.push({ step: rec.step, ms: rec.ms });
     }),
     eachLine(run.stdout, (line) => out(`  ${line}`)),
   ]);

@@ -42,10 +42,15 @@ export const stepStarted =
     rec.step !== undefined && steps.includes(rec.step) && rec.ms === undefined;
 
 /** A step that finished and succeeded: its name and duration, at info level. */
+export function isStepDone(rec: LogRecord): rec is LogRecord & { step: string; ms: number } {
+  return typeof rec.step === "string" && typeof rec.ms === "number" && rec.level === LEVEL.info;
+}
+
+/** The line that says this step finished and succeeded. */
 export const stepDone =
   (step: string) =>
   (rec: LogRecord): boolean =>
-    rec.step === step && typeof rec.ms === "number" && rec.level === LEVEL.info;
+    isStepDone(rec) && rec.step === step;
 
 /** A step that finished and failed: its name and duration, at error level. */
 export const stepFailed =

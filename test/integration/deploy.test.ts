@@ -5,31 +5,14 @@ import { finishedSteps, logRecords } from "../../scripts/lab/log-records.js";
 import { createOrigin, pushVersion, type Origin } from "../../scripts/lab/origin.js";
 import { writeAgentConfig } from "../../scripts/lab/config.js";
 import { TestServer } from "../../scripts/lab/server.js";
-
-interface Status {
-  live: { color: string; sha: string } | null;
-  slots: Record<
-    string,
-    { sha: string | null; role: string; services: Record<string, { state: string; healthy: boolean }> }
-  >;
-  lock: { pid: number } | null;
-}
+import { served as servedBy, statusOf } from "../support/checks.js";
 
 let server: TestServer;
 let origin: Origin;
 let v1: string;
 
-async function served(): Promise<{ version: string; color: string }> {
-  const r = await server.curl("/api/version");
-  expect(r.status, r.body).toBe(200);
-  return JSON.parse(r.body) as { version: string; color: string };
-}
-
-async function status(): Promise<Status> {
-  const r = await server.rfAgent(["status", "--json"]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Status;
-}
+const served = () => servedBy(server);
+const status = () => statusOf(server);
 
 function expectNoLoss(load: LoadSummary): void {
   expect(load.requests.sent).toBeGreaterThan(50);

@@ -6,8 +6,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { historyOf } from "../support/checks.js";
+import { historyOf, served as servedBy, statusOf } from "../support/checks.js";
 import { renderConfig, type ConfigOverrides } from "../../scripts/lab/config.js";
+import { eachLine } from "../../scripts/lab/lines.js";
 import { startLoad, type LoadSummary } from "../../scripts/lab/load.js";
 import { LEVEL, logRecord, stepDone, stepStarted, type LogRecord } from "../../scripts/lab/log-records.js";
 import { createOrigin, EXAMPLE_APP, pushVersion, type Origin } from "../../scripts/lab/origin.js";
@@ -34,14 +35,6 @@ interface Live {
   color: Color;
   sha: string;
   version: string;
-}
-
-interface Status {
-  live: { color: Color; sha: string } | null;
-  nginx: { color: Color; sha: string } | null;
-  standby: unknown;
-  slots: Record<Color, { sha: string | null; role: string; services: Record<string, { state: string }> }>;
-  lock: { pid: number; command: string } | null;
 }
 
 export interface FaultRecord {
@@ -98,17 +91,8 @@ function note(stderr: string): void {
   }
 }
 
-async function served(): Promise<{ version: string; color: string }> {
-  const r = await server.curl("/api/version");
-  expect(r.status, r.body || r.error).toBe(200);
-  return JSON.parse(r.body) as { version: string; color: string };
-}
-
-async function status(): Promise<Status> {
-  const r = await server.rfAgent(["status", "--json"]);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Status;
-}
+const served = () => servedBy(server);
+const status = () => statusOf(server);
 
 const history = (n: number) => historyOf(server, n);
 
@@ -225,16 +209,9 @@ async function killDeployAt(at: ((rec: LogRecord) => boolean) | string): Promise
   if (typeof at === "string") {
     killing = server.sh(`for i in $(seq 1 1200); do ${at} && break; sleep 0.05; done`).then(kill);
   } else {
-    let buffer = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        const rec = logRecord(line);
-        if (!killing && rec && at(rec)) killing = kill();
-      }
+    void eachLine(child.stderr, (line) => {
+      const rec = logRecord(line);
+      if (!killing && rec && at(rec)) killing = kill();
     });
   }
   const r = await child;
