@@ -21,6 +21,49 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  // The floors: cli -> commands -> ops -> adapters -> core -> config. Commands compose ops (and the
+  // pure core); only ops reach the outside systems. The core is pure.
+  {
+    files: ["src/commands/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/adapters/*", "**/adapters/**", "**/exec/*", "**/exec/**"],
+              message:
+                "commands compose ops: call an ops function (src/ops) instead of an adapter or the runner",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: [
+                "**/adapters/**",
+                "**/exec/**",
+                "**/ops/**",
+                "**/commands/**",
+                "**/webhook/**",
+                "**/triggers/**",
+              ],
+              message:
+                "src/core is pure: it decides from values and never reaches what runs processes or touches the host",
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ["scripts/**/*.mjs"],
     languageOptions: {

@@ -1,23 +1,11 @@
-// The append-only ledger of deploys and rollbacks (JSON lines under the state dir).
+// The append-only ledger of recorded runs (JSON lines under the state dir; its entries: core/history.ts).
 import { appendFile, open } from "node:fs/promises";
 import path from "node:path";
 import { ensureDir, readIfExists } from "./files.js";
 import { scrubDeep } from "../log.js";
-import type { StepRecord } from "../ops/steps.js";
+import type { HistoryEntry } from "../core/history.js";
 
-export interface HistoryEntry {
-  id: string;
-  command: string;
-  trigger: string;
-  startedAt: string;
-  ms: number;
-  from: { color: string; sha: string } | null;
-  to: { color: string; sha: string } | null;
-  outcome: string;
-  exitCode: number;
-  error?: string;
-  steps: StepRecord[];
-}
+export type { HistoryEntry };
 
 export function historyPath(stateDir: string): string {
   return path.join(stateDir, "history.jsonl");

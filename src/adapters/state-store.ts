@@ -2,7 +2,7 @@
 import { COLORS, type Color } from "../config/types.js";
 import { parseLiveInclude } from "../core/render.js";
 import { emptyState, StateSchema, type State } from "../core/state.js";
-import type { Layout } from "../core/layout.js";
+import { other, type Layout } from "../core/layout.js";
 import type { Logger } from "../log.js";
 import { ensurePrivateDir, readIfExists, writeAtomic } from "./files.js";
 
@@ -51,7 +51,7 @@ export async function rebuildState(layout: Layout, host: HostFacts): Promise<Sta
   const live = include ? parseLiveInclude(include) : null;
   if (live) {
     state.live = { ...live, since: now };
-    const prevColor: Color = live.color === "blue" ? "green" : "blue";
+    const prevColor = other(live.color);
     const prevSha = state.slots[prevColor]?.sha;
     if (prevSha) state.previous = { color: prevColor, sha: prevSha };
   }

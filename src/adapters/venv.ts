@@ -25,6 +25,16 @@ async function readMarker(markerPath: string): Promise<Marker | null> {
  * "3.11.2 /usr/bin/python3.11": what the venv must have been made from. Run as root, so isolated
  * (-I: no current directory or PYTHON* variables on its path) and from `/`.
  */
+// Run as root: -I (isolated) keeps the directory rf-agent was started from (a venv.py there) off
+// sys.path and ignores PYTHON* variables and the user site; cwd / besides.
+export const PYTHON_CHECK = ["-I", "-c", "import venv, ensurepip"];
+
+/** Whether this interpreter runs and has the venv module (and ensurepip, which venv needs). */
+export async function hasVenvModule(run: Runner, python: string): Promise<boolean> {
+  const r = await run(python, PYTHON_CHECK, { cwd: "/", reject: false }).catch(() => null);
+  return r?.exitCode === 0;
+}
+
 export async function pythonIdentity(run: Runner, python: string): Promise<string> {
   const r = await run(python, ["-I", "-c", "import sys; print(sys.version.split()[0], sys.executable)"], {
     cwd: "/",

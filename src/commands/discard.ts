@@ -1,6 +1,5 @@
 // rf-agent discard (alias cleanup): throw away what waits beside the live color, a release staged by
 // `deploy --no-switch` or a warm standby: stop it, show the live color on the preview, record it.
-import { saveState } from "../adapters/state-store.js";
 import type { Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { liveRelease, type State } from "../core/state.js";
@@ -9,6 +8,7 @@ import { cancelStandbyExpiry } from "../ops/standby.js";
 import { stopColor } from "../ops/start.js";
 import { showInPreview } from "../ops/nginx-routing.js";
 import { recorded, type Outcome } from "../ops/recorded.js";
+import { writeState } from "../ops/state.js";
 
 export interface DiscardTarget {
   kind: "staged" | "standby";
@@ -58,7 +58,7 @@ export async function discard(
     if (live) await run.steps.run("preview", () => showInPreview(c, live.color, live.sha));
     await run.steps.run("stop", () => stopColor(c, target.color), { color: target.color });
     if (target.kind === "standby") await cancelStandbyExpiry(c);
-    await saveState(c.layout, afterDiscard(state, target));
+    await writeState(c, afterDiscard(state, target));
     const what = `the ${target.kind === "staged" ? "staged release" : "warm standby"} ${target.sha?.slice(0, 12) ?? ""} on ${target.color}`;
     opts.print(
       `discarded ${what.replace(/ +/g, " ")}: stopped` +

@@ -1,12 +1,13 @@
 // rf-agent status: what serves, what each slot holds, whether it is healthy, who holds the lock.
-import { readHistory } from "../adapters/history.js";
-import { isLocked, readHolder } from "../adapters/lock.js";
-import { status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
+import { other } from "../core/layout.js";
 import { printableLine } from "../core/printable.js";
 import { formatTls, tlsReport, type TlsReport } from "../ops/certificate.js";
+import { runHistory } from "../ops/history.js";
+import { lockHolder } from "../ops/lock-holder.js";
 import { readState } from "../ops/reconcile.js";
+import { serviceStatus } from "../ops/service-status.js";
 import { previewUrl, servedByNginx } from "../ops/nginx-routing.js";
 
 export interface StatusReport {
@@ -39,26 +40,13 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
   const slots = {} as StatusReport["slots"];
   for (const c of COLORS) {
     const services: StatusReport["slots"][Color]["services"] = {};
-    for (const s of ctx.config.services) {
-      const unit = ctx.layout.unit(s, c);
-      const u = await unitStatus(ctx.run, unit);
-      const h =
-        u.activeState === "active"
-          ? await ctx.get(`http://127.0.0.1:${s.ports[c]}${s.health}`, { timeoutMs: 1500 })
-          : { status: 0, body: "" };
-      services[s.name] = {
-        unit,
-        port: s.ports[c],
-        state: `${u.activeState}/${u.subState}`,
-        healthy: h.status >= 200 && h.status < 300,
-      };
-    }
+    for (const s of ctx.config.services) services[s.name] = await serviceStatus(ctx, s, c);
     const role = live?.color === c ? "live" : state.standby?.color === c ? "standby" : "idle";
     slots[c] = { sha: state.slots[c]?.sha ?? null, role, services };
   }
   const tls = await tlsReport(ctx);
-  const holder = await readHolder(ctx.layout.lockHolderPath);
-  const last = (await readHistory(ctx.layout.stateDir)).at(-1);
+  const lock = await lockHolder(ctx);
+  const last = (await runHistory(ctx)).at(-1);
   const now = ctx.now().getTime();
   return {
     app: ctx.config.app.name,
@@ -74,9 +62,7 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
     slots,
     preview: previewOf(ctx, live?.color ?? null, slots),
     staged: state.staged,
-    lock: (await isLocked(ctx.run, ctx.layout.lockPath))
-      ? (holder ?? { pid: 0, command: "unknown", since: "" })
-      : null,
+    lock,
     // only with [tls] on, so reports without it read as before
     ...(tls ? { tls } : {}),
     lastRun: last
@@ -98,7 +84,7 @@ function previewOf(
 ): StatusReport["preview"] {
   const url = previewUrl(ctx);
   if (!url || !liveColor) return null;
-  const color = liveColor === "blue" ? "green" : "blue";
+  const color = other(liveColor);
   return { url, color, sha: slots[color].sha };
 }
 

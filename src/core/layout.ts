@@ -77,6 +77,11 @@ export function other(color: Color): Color {
   return color === "blue" ? "green" : "blue";
 }
 
+/** Where rf-agent asks one service of one color whether it is healthy: on its own port, past nginx. */
+export function healthUrl(service: ServiceConfig, color: Color): string {
+  return `http://127.0.0.1:${service.ports[color]}${service.health}`;
+}
+
 export function isColor(value: unknown): value is Color {
   return (COLORS as readonly unknown[]).includes(value);
 }

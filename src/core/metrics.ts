@@ -1,5 +1,5 @@
 // The Prometheus node_exporter textfile: derived from the history ledger and the state, never kept apart.
-import type { HistoryEntry } from "../adapters/history.js";
+import type { HistoryEntry } from "./history.js";
 import type { State } from "./state.js";
 
 function esc(v: string): string {

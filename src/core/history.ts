@@ -1,0 +1,23 @@
+// The shape of the ledger of recorded runs (history.jsonl): one entry per deploy, rollback, switch
+// or discard. Written and read by src/adapters/history.ts; metrics and reports derive from it.
+
+/** One step of a run: its name, how long it took, whether it finished. */
+export interface StepRecord {
+  step: string;
+  ms: number;
+  ok: boolean;
+}
+
+export interface HistoryEntry {
+  id: string;
+  command: string;
+  trigger: string;
+  startedAt: string;
+  ms: number;
+  from: { color: string; sha: string } | null;
+  to: { color: string; sha: string } | null;
+  outcome: string;
+  exitCode: number;
+  error?: string;
+  steps: StepRecord[];
+}
