@@ -435,8 +435,13 @@ describe("the journal", () => {
     );
     expect(healthFailed, "a journal entry of the failed health step").toBeDefined();
     expect(logs.stdout).toContain(healthFailed!.MESSAGE);
-    const error = run.find((e) => e.PRIORITY === "3" && /never became healthy/.test(e.MESSAGE ?? ""));
-    expect(error, "an error entry naming the cause").toBeDefined();
+    // the error the run ended with is logged by the CLI, outside the run's RF_DEPLOY lines
+    const invocation = healthFailed!._SYSTEMD_INVOCATION_ID;
+    const error = (await sh(`journalctl _SYSTEMD_INVOCATION_ID=${invocation} -p err -o json --no-pager`))
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, string>)
+      .find((e) => /never became healthy/.test(e.MESSAGE ?? ""));
+    expect(error, "an error entry of that run naming the cause").toBeDefined();
     expect(logs.stdout).toContain(error!.MESSAGE);
     // the same as the journal holds for that run of the unit, no line of another run
     const ids = await sh(`journalctl -u 'rf-agent-demo-deploy@*' -F RF_DEPLOY`);
