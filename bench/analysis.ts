@@ -114,7 +114,7 @@ export function breakdown(ops: Op[]): Record<string, number> {
   return Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, Math.round(mean(v))]));
 }
 
-/** Where an operation's window ends and the next phase's begins: the marks outsideWindows needs. */
+/** The load at the phases' edges, where outsideWindows draws its windows. */
 export interface PhaseMarks {
   /** the load at the end of the rf-agent phase */
   rfEnd: Snapshot;
