@@ -10,7 +10,7 @@ import { dropFallback, showInPreview } from "./nginx-routing.js";
 import { checkoutRelease, fetchRelease, installRequirements, installUnits } from "./release.js";
 import { runHook } from "./release-hooks.js";
 import { checkPorts, healthGate, startColor } from "./start.js";
-import type { Steps } from "./steps.js";
+import type { SKIPPED, Steps } from "./steps.js";
 
 export interface RunScope {
   readonly plan: Plan;
@@ -34,7 +34,8 @@ export interface RunScope {
   openAtDeadline?: number;
 }
 
-export type Action = (scope: RunScope) => Promise<void | "live">;
+/** "live": the fetch found the live commit, nothing more to do; SKIPPED: the step had nothing to do. */
+export type Action = (scope: RunScope) => Promise<void | "live" | typeof SKIPPED>;
 
 const color = (s: RunScope) => s.plan.to.color;
 const sha = (s: RunScope) => s.sha!;

@@ -63,7 +63,7 @@ export async function execute(
   return { done: true, to: { color: plan.to.color, sha: scope.sha! }, scope };
 }
 
-async function runStep(run: RecordedRun, scope: RunScope, step: PlannedStep): Promise<void | "live"> {
+async function runStep(run: RecordedRun, scope: RunScope, step: PlannedStep): Promise<unknown> {
   const action = actionFor(step.name);
   try {
     return await run.steps.run(step.name, () => action(scope), {}, scope.ctx.log);

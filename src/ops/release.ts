@@ -13,6 +13,7 @@ import { renderUnits } from "../core/render.js";
 import { withSlot } from "../core/state.js";
 import type { RunScope } from "./actions.js";
 import { gitUser } from "./host.js";
+import { SKIPPED } from "./steps.js";
 
 /** [app] branch is not on the remote: said alike whether ls-remote or the fetch found out. */
 export function branchMissing(app: { repo: string; branch: string }): RfError {
@@ -62,7 +63,7 @@ export async function checkoutRelease(scope: RunScope): Promise<void> {
 }
 
 /** pip runs only when requirements.txt or the interpreter changed since this venv was made. */
-export async function installRequirements(scope: RunScope): Promise<void> {
+export async function installRequirements(scope: RunScope): Promise<void | typeof SKIPPED> {
   const { ctx, plan } = scope;
   const { app } = ctx.config;
   const color = plan.to.color;
@@ -72,7 +73,7 @@ export async function installRequirements(scope: RunScope): Promise<void> {
   const venvPlan = await planVenv(identity, venv, markerPath, scope.requirements ?? "", app.pipArgs);
   if (!venvPlan.install) {
     ctx.log.info({ color, pip: "skipped" }, "requirements unchanged: pip skipped");
-    return;
+    return SKIPPED;
   }
   ctx.log.info(
     { color, venv: venvPlan.create ? "create" : "keep" },

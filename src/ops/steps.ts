@@ -7,6 +7,9 @@ export interface StepRecord {
   ok: boolean;
 }
 
+/** What a step returns when it found nothing to do: it is not recorded as a step that ran. */
+export const SKIPPED = Symbol("skipped");
+
 export class Steps {
   readonly records: StepRecord[] = [];
   constructor(private readonly log: Logger) {}
@@ -23,6 +26,7 @@ export class Steps {
     try {
       const result = await fn();
       const ms = Math.round(performance.now() - started);
+      if (result === SKIPPED) return result;
       this.records.push({ step, ms, ok: true });
       log.info({ step, ms, ...fields }, `✓ ${step} (${(ms / 1000).toFixed(1)} s)`);
       return result;

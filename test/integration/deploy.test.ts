@@ -105,8 +105,10 @@ describe("rf-agent on a real host", () => {
     const s = await status();
     expect(s.live?.sha).toBe(v2);
     expect(s.slots.blue?.services.api?.state).toMatch(/^inactive/);
-    // green had no venv yet: this deploy made one
-    expect(finishedSteps(logRecords(r.stderr))).toContain("venv + pip install");
+    // green had no venv yet: this deploy made one, and pip ran in it
+    const records = logRecords(r.stderr);
+    expect(finishedSteps(records)).toContain("pip install");
+    expect(records.some((x) => x.venv === "create")).toBe(true);
   });
 
   it("rolls back to the previous version with no failed request", async () => {

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Color, Config } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
+import type { RunOptions, RunResult } from "../../../src/exec/runner.js";
 import { parseLiveInclude, renderLiveInclude } from "../../../src/core/render.js";
 import { testConfig } from "./config.js";
 import { captureLogger, dirsUnder, fakeContext, fakeGet, fakeRunner, ok, status } from "./fakes.js";
@@ -44,9 +45,16 @@ function colorOfUnit(unit: string): Color | null {
 export async function fakeHost(
   dir: string,
   host: HostModel,
-  parts: { patch?: (c: Config) => void; sleep?: (ms: number) => Promise<void> } = {},
+  parts: {
+    patch?: (c: Config) => void;
+    sleep?: (ms: number) => Promise<void>;
+    /** Asked first; undefined falls through to the model's nginx and systemd. */
+    respond?: (file: string, args: string[], options?: RunOptions) => Partial<RunResult> | undefined;
+  } = {},
 ) {
-  const run = fakeRunner((file, args) => {
+  const run = fakeRunner((file, args, options) => {
+    const answer = parts.respond?.(file, args, options);
+    if (answer) return answer;
     if (file === "nginx")
       return host.nginxOk ? {} : { exitCode: 1, stderr: "nginx: [emerg] rejected by the test" };
     if (file !== "systemctl") return {};
