@@ -2,7 +2,7 @@
 import { fstatSync } from "node:fs";
 import { pino, type Logger as PinoLogger, type DestinationStream } from "pino";
 import { openJournal, type JournalSink } from "./adapters/journal.js";
-import { journalFields, PRIORITY, readableMessage } from "./core/journal-entry.js";
+import { clockTime, journalFields, PRIORITY, readableMessage } from "./core/journal-entry.js";
 import { printable } from "./core/printable.js";
 
 export type Logger = PinoLogger;
@@ -47,8 +47,7 @@ export function prettyLine(line: string): string {
   } catch {
     return printable(line);
   }
-  const time = new Date(Number(rec.time ?? Date.now())).toISOString().slice(11, 19);
-  return `${time} ${readableMessage(rec)}\n`;
+  return `${clockTime(Number(rec.time ?? Date.now()))} ${readableMessage(rec)}\n`;
 }
 
 // Values of the app's env files (see isScrubbed in core/env-file.ts), scrubbed from every log line

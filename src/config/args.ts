@@ -1,6 +1,7 @@
 // Words: shell-like splitting for `command` and `pip_args` (whitespace separates words, '...' is
-// literal, and "..." allows \" and \\, the rules src/core/command-line.ts uses to run the command),
-// and the command line's global options, which may come before or after the command.
+// literal, and "..." allows \" and \\): the one splitter, used to check the config and, in
+// src/core/command-line.ts, to run the command. And the command line's global options, which may
+// come before or after the command.
 
 export type Split = { ok: true; words: string[] } | { ok: false; error: string };
 

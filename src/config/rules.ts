@@ -23,6 +23,9 @@ export const oneLine = when((v) => [...v].some(isControl), "must be one line wit
 export const nonEmpty = when((v) => v === "", "must not be empty");
 
 export const matches = (pattern: RegExp, message: string): Rule => when((v) => !pattern.test(v), message);
+/** One of a fixed list of words (a mode, a provider). */
+export const oneOf = (values: readonly string[]): Rule =>
+  when((v) => !values.includes(v), `must be one of ${values.join(", ")}`);
 
 export const absolutePath = when((v) => !v.startsWith("/"), "must be an absolute path");
 // root and env_file are written into unit files, where spaces separate paths and % starts a specifier.

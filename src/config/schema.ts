@@ -15,7 +15,13 @@ import {
   WEBHOOK_DEFAULTS,
 } from "./defaults.js";
 import * as r from "./rules.js";
-import { TLS_MODES, type NetworkAccess, type TlsMode } from "./types.js";
+import {
+  TLS_MODES,
+  WEBHOOK_PROVIDERS,
+  type NetworkAccess,
+  type TlsMode,
+  type WebhookProvider,
+} from "./types.js";
 
 /** A string key; `required` is what a user reads when a key without a default is missing. */
 function key(rules: r.Rule[], required = "required") {
@@ -159,7 +165,7 @@ export const nginxSchema = z.object({
 export const tlsSchema = z.object({
   mode: z.prefault(
     z.pipe(
-      key([r.matches(/^(?:off|files|certbot)$/, `must be one of ${TLS_MODES.join(", ")}`)]),
+      key([r.oneOf(TLS_MODES)]),
       z.transform((v) => v as TlsMode),
     ),
     TLS_DEFAULTS.mode,
@@ -281,8 +287,6 @@ export const triggerSchema = z.object({
   schedule: z.prefault(key([r.calendarText]), TRIGGER_DEFAULTS.schedule),
 });
 
-export const WEBHOOK_PROVIDERS = ["github", "gitlab"] as const;
-
 export const webhookSchema = z.object({
   listen: z.prefault(
     z.pipe(
@@ -297,8 +301,8 @@ export const webhookSchema = z.object({
   secret_file: z.prefault(key([r.nonEmpty, r.absolutePath, r.plainPath]), WEBHOOK_DEFAULTS.secret_file),
   provider: z.prefault(
     z.pipe(
-      key([r.matches(/^(?:github|gitlab)$/, `must be one of ${WEBHOOK_PROVIDERS.join(", ")}`)]),
-      z.transform((v) => v as (typeof WEBHOOK_PROVIDERS)[number]),
+      key([r.oneOf(WEBHOOK_PROVIDERS)]),
+      z.transform((v) => v as WebhookProvider),
     ),
     WEBHOOK_DEFAULTS.provider,
   ),

@@ -3,7 +3,8 @@
 export const COLORS = ["blue", "green"] as const;
 export type Color = (typeof COLORS)[number];
 
-export type WebhookProvider = "github" | "gitlab";
+export const WEBHOOK_PROVIDERS = ["github", "gitlab"] as const;
+export type WebhookProvider = (typeof WEBHOOK_PROVIDERS)[number];
 
 export const TLS_MODES = ["off", "files", "certbot"] as const;
 /** off: plain HTTP; files: a certificate the operator provides; certbot: Let's Encrypt (or another ACME CA). */

@@ -1,40 +1,14 @@
-// Turning a config `command` into argv and into a systemd ExecStart= line.
+// Turning a config `command` into argv (split by the rules the config checks it with,
+// src/config/args.ts) and into a systemd ExecStart= line.
 import path from "node:path";
-
-/** Split like a POSIX shell would for plain words and '...'/"..." quotes (no expansions). */
-export function splitWords(text: string): string[] {
-  const words: string[] = [];
-  let current = "";
-  let inWord = false;
-  let quote: "'" | '"' | null = null;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      if (ch === quote) quote = null;
-      else if (ch === "\\" && quote === '"' && (text[i + 1] === '"' || text[i + 1] === "\\"))
-        current += text[++i];
-      else current += ch;
-    } else if (ch === "'" || ch === '"') {
-      quote = ch;
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(current);
-      current = "";
-      inWord = false;
-    } else {
-      current += ch;
-      inWord = true;
-    }
-  }
-  if (quote) throw new Error(`unclosed ${quote} quote`);
-  if (inWord) words.push(current);
-  return words;
-}
+import { splitArgs } from "../config/args.js";
 
 /** argv for one color: {port} substituted, a bare program name resolved in the venv's bin. */
 export function serviceArgv(command: string, port: number, venv: string): string[] {
-  const words = splitWords(command.replaceAll("{port}", String(port)));
-  const [program, ...rest] = words;
+  const split = splitArgs(command.replaceAll("{port}", String(port)));
+  // The config's rules split the same command already, so a failure here is a bug, not a user's.
+  if (!split.ok) throw new Error(`command ${split.error}`);
+  const [program, ...rest] = split.words;
   if (!program) throw new Error("empty command");
   const resolved = program.includes("/") ? program : path.join(venv, "bin", program);
   return [resolved, ...rest];

@@ -22,6 +22,11 @@ function show(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+/** The time of day (UTC) a readable line starts with: 13:04:05. */
+export function clockTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
+
 /** "✓ health (2.1 s)  color=green": the level (if not info), the message, then the other fields. */
 export function readableMessage(rec: Record<string, unknown>): string {
   const level = Number(rec.level ?? 30);

@@ -2,6 +2,7 @@
 // that can always be rebuilt (see adapters/state-store.ts).
 import * as z from "zod/mini";
 import { COLORS, type Color } from "../config/types.js";
+import { other } from "./layout.js";
 
 const sha = z.string().check(z.regex(/^[0-9a-f]{40}$/));
 const color = z.enum(COLORS);
@@ -42,7 +43,7 @@ export function liveRelease(state: State): { color: Color; sha: string } | null 
 
 /** The color a deploy installs into: the one not serving. */
 export function idleColor(state: State): Color {
-  return state.live ? (state.live.color === "blue" ? "green" : "blue") : "blue";
+  return state.live ? other(state.live.color) : "blue";
 }
 
 export function afterSwitch(state: State, to: Color, toSha: string, now: Date): State {

@@ -1,7 +1,7 @@
 // Journal entries (`journalctl -o json`) of the agent's and the app's units: parsed, filtered by
 // deploy id or color, and printed readably. Pure, so `rf-agent logs` is a thin loop around it.
 import { printableLine } from "../core/printable.js";
-import { readableMessage } from "../core/journal-entry.js";
+import { clockTime, readableMessage } from "../core/journal-entry.js";
 
 export interface Entry {
   /** ms since the epoch */
@@ -104,15 +104,13 @@ export function colorFilter(color: string): (e: Entry) => boolean {
 
 const TAG: Record<number, string> = { 0: "FATAL ", 1: "FATAL ", 2: "FATAL ", 3: "ERROR ", 4: "WARN " };
 
-function clock(ms: number): string {
-  return new Date(ms).toISOString().slice(11, 19);
-}
-
 /**
  * One readable line; with `unit`, the unit is named (when lines of several units mix). The app's
  * lines are the app's words: no escape sequence or line break of theirs reaches the terminal.
  */
 export function formatEntry(e: Entry, opts: { unit?: boolean } = {}): string {
   const body = e.record ? readableMessage(e.record) : `${TAG[e.priority] ?? ""}${e.message}`;
-  return printableLine(`${clock(e.time)} ${opts.unit ? `${e.unit.replace(/\.service$/, "")}  ` : ""}${body}`);
+  return printableLine(
+    `${clockTime(e.time)} ${opts.unit ? `${e.unit.replace(/\.service$/, "")}  ` : ""}${body}`,
+  );
 }

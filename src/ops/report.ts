@@ -30,7 +30,8 @@ export async function writeMetrics(ctx: Context): Promise<void> {
 export async function afterRun(ctx: Context, entry: HistoryEntry): Promise<void> {
   await writeMetrics(ctx);
   const { url, timeoutSec } = ctx.config.notify;
-  if (!url || entry.outcome === "unchanged" || entry.outcome === "dry-run") return;
+  // A dry run is never recorded, so it never reaches here; a discard is recorded but not announced.
+  if (!url || entry.outcome === "unchanged") return;
   if (entry.command !== "deploy" && entry.command !== "rollback" && entry.command !== "switch") return;
   await sendNotice(
     url,

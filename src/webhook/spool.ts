@@ -6,6 +6,7 @@ import { lstat, open, readdir, rename, unlink, type FileHandle } from "node:fs/p
 import path from "node:path";
 import * as z from "zod/mini";
 import { writeAtomic } from "../adapters/files.js";
+import { WEBHOOK_PROVIDERS } from "../config/types.js";
 import { RfError } from "../errors.js";
 import type { Logger } from "../log.js";
 
@@ -15,7 +16,7 @@ const RequestSchema = z.object({
   delivery: z.nullable(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,100}$/))),
   after: z.nullable(z.string().check(z.regex(/^[0-9a-f]{40,64}$/))),
   receivedAt: z.string().check(z.regex(/^[0-9A-Za-z:.+-]{1,40}$/)),
-  provider: z.enum(["github", "gitlab"]),
+  provider: z.enum(WEBHOOK_PROVIDERS),
 });
 export type DeployRequest = z.infer<typeof RequestSchema>;
 

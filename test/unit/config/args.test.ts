@@ -77,4 +77,28 @@ describe("splitArgs", () => {
     });
     expect(splitArgs("a 'b")).toEqual({ ok: false, error: "has an unclosed ' quote" });
   });
+
+  it.each([
+    ["plain words", "a b c", ["a", "b", "c"]],
+    ["runs of spaces and tabs", "  a \t b\n c  ", ["a", "b", "c"]],
+    ["single quotes keep spaces", "run 'two words' x", ["run", "two words", "x"]],
+    ["double quotes keep spaces", 'run "two words" x', ["run", "two words", "x"]],
+    ["quotes join with adjacent text", "--name='a b'c", ["--name=a bc"]],
+    ["an empty quoted word is a word", "a '' b", ["a", "", "b"]],
+    ["the other quote is literal inside quotes", `"it's" 'say "hi"'`, ["it's", 'say "hi"']],
+    ['\\" and \\\\ are escapes inside double quotes', '"a\\"b\\\\c"', ['a"b\\c']],
+    ["a backslash is literal inside single quotes", "'a\\'", ["a\\"]],
+    ["other backslashes inside double quotes stay", '"a\\nb"', ["a\\nb"]],
+    ["nothing at all", "   ", []],
+  ])("splits %s", (_, text, words) => {
+    expect(splitArgs(text)).toEqual({ ok: true, words });
+  });
+
+  it.each([
+    ["an unclosed single quote", "run 'oops", "has an unclosed ' quote"],
+    ["an unclosed double quote", 'run "oops', 'has an unclosed " quote'],
+    ["a quote closed by the other kind", `run "oops'`, 'has an unclosed " quote'],
+  ])("refuses %s", (_, text, error) => {
+    expect(splitArgs(text)).toEqual({ ok: false, error });
+  });
 });

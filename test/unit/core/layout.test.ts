@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_DIRS, isColor, layoutFor, other } from "../../../src/core/layout.js";
+import {
+  DEFAULT_DIRS,
+  healthUrl,
+  isColor,
+  layoutFor,
+  other,
+  triggerLayout,
+} from "../../../src/core/layout.js";
 import { API, WEB, testConfig } from "../helpers/config.js";
 
 describe("layoutFor", () => {
@@ -91,5 +98,53 @@ describe("other / isColor", () => {
     [1, false],
   ])("isColor(%j) is %s", (value, expected) => {
     expect(isColor(value)).toBe(expected);
+  });
+});
+
+describe("triggerLayout", () => {
+  it("names the units and the listener's state after the app", () => {
+    const tl = triggerLayout("shop-2");
+    expect(tl.deployUnit("timer")).toBe("rf-agent-shop-2-deploy@timer.service");
+    expect(tl.deployUnit("webhook")).toBe("rf-agent-shop-2-deploy@webhook.service");
+    expect(tl.timer).toBe("rf-agent-shop-2-deploy.timer");
+    expect(tl.path).toBe("rf-agent-shop-2-deploy.path");
+    expect(tl.listener).toBe("rf-agent-shop-2-webhook.service");
+    expect(tl.spoolDir).toBe("/var/lib/private/rf-agent-shop-2-webhook/spool");
+    expect(tl.deliveriesPath).toBe("/var/lib/private/rf-agent-shop-2-webhook/deliveries.json");
+    expect(tl.listenerStateLink).toBe("/var/lib/rf-agent-shop-2-webhook");
+    expect(tl.manifestPath).toBe("/var/lib/rf-agent/shop-2/install.json");
+  });
+
+  it("puts everything under test directories", () => {
+    const tl = triggerLayout("demo", {
+      systemdDir: "/t/systemd",
+      nginxDir: "/t/nginx",
+      stateRoot: "/t/state",
+      runRoot: "/t/run",
+    });
+    expect(tl.unitPath(tl.timer)).toBe("/t/systemd/rf-agent-demo-deploy.timer");
+    expect(tl.spoolDir).toBe("/t/private/rf-agent-demo-webhook/spool");
+    expect(tl.manifestPath).toBe("/t/state/demo/install.json");
+  });
+});
+
+describe("layoutFor: the agent's units", () => {
+  it("holds the trigger layout of the same app and host dirs", () => {
+    const dirs = { systemdDir: "/t/systemd", nginxDir: "/t/nginx", stateRoot: "/t/state", runRoot: "/t/run" };
+    const layout = layoutFor(testConfig(), dirs);
+    expect(layout.triggers.spoolDir).toBe("/t/private/rf-agent-demo-webhook/spool");
+    expect(layout.triggers.spoolTop).toBe("/t");
+    expect(layout.triggers.manifestPath).toBe("/t/state/demo/install.json");
+    expect(layoutFor(testConfig()).triggers.spoolTop).toBe("/var/lib");
+  });
+});
+
+describe("healthUrl", () => {
+  it("asks the service on its own port of that color, past nginx", () => {
+    expect(healthUrl(API, "blue")).toBe(`http://127.0.0.1:${API.ports.blue}${API.health}`);
+    expect(healthUrl(WEB, "green")).toBe(`http://127.0.0.1:${WEB.ports.green}${WEB.health}`);
+    expect(healthUrl({ ...API, ports: { blue: 8000, green: 8001 }, health: "/healthz" }, "green")).toBe(
+      "http://127.0.0.1:8001/healthz",
+    );
   });
 });
