@@ -69,15 +69,16 @@ export async function confirmLive(
   listen: number,
   host: string,
   want: LiveAnswer,
+  clock: { now: () => number; sleep: (ms: number) => Promise<void> },
   timeoutMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = clock.now() + timeoutMs;
   let last: LiveAnswer | null = null;
-  while (Date.now() < deadline) {
+  while (clock.now() < deadline) {
     last = await askLive(get, listen, host).catch(() => null);
     if (last && last.color === want.color && last.sha === want.sha) return;
     // nginx's new workers answer within milliseconds of the reload: poll tightly, the switch waits on it.
-    await new Promise((r) => setTimeout(r, 25));
+    await clock.sleep(25);
   }
   throw new RfError("SWITCH", `nginx did not start serving ${want.color} ${want.sha.slice(0, 12)}`, {
     hint: "check `nginx -T` and `journalctl -u nginx`",

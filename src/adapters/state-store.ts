@@ -9,6 +9,8 @@ import { ensurePrivateDir, readIfExists, writeAtomic } from "./files.js";
 export interface HostFacts {
   /** Commit checked out in each color's slot, null where there is no checkout. */
   slotSha(color: Color): Promise<string | null>;
+  /** The context's clock: when a rebuilt state says its slots were installed. */
+  now(): Date;
 }
 
 export async function saveState(layout: Layout, state: State): Promise<void> {
@@ -42,7 +44,7 @@ export async function loadState(
 
 export async function rebuildState(layout: Layout, host: HostFacts): Promise<State> {
   const state = emptyState(layout.app);
-  const now = new Date().toISOString();
+  const now = host.now().toISOString();
   for (const c of COLORS) {
     const sha = await host.slotSha(c);
     if (sha) state.slots[c] = { sha, installedAt: now };

@@ -29,6 +29,8 @@ import {
   type SiteHttps,
 } from "../core/render.js";
 
+const clockOf = (ctx: Context) => ({ now: () => ctx.now().getTime(), sleep: ctx.sleep });
+
 async function linkTarget(p: string): Promise<string | null> {
   try {
     await lstat(p);
@@ -119,7 +121,7 @@ export async function switchTo(ctx: Context, to: Color, sha: string, fallback?: 
       "disabled nginx's default site: it would shadow ours on the same port",
     );
   }
-  await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
+  await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha }, clockOf(ctx));
   if (certificate.issue) await obtainCertificate(ctx, to, sha, certificate.missing);
 }
 
@@ -142,7 +144,7 @@ async function obtainCertificate(ctx: Context, to: Color, sha: string, missing: 
   await rm(certbotFailedAt(ctx), { force: true });
   log.info({ tls: "issued", names: missing }, `certificate issued for ${missing.join(", ")}`);
   await applyNginx(ctx, [renderSite(config, layout, "on", await nginxFeatures(ctx, "on"))]);
-  await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha });
+  await confirmLive(ctx.get, config.nginx.listen, nginxHost(config), { color: to, sha }, clockOf(ctx));
 }
 
 /**

@@ -16,7 +16,7 @@ import { quickHealthy, stopColor } from "./start.js";
 import { servedByNginx, switchTo } from "./nginx-routing.js";
 
 function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
-  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), gitUserIfAny(ctx)) };
+  const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), gitUserIfAny(ctx)), now: ctx.now };
   return loadState(ctx.layout, host, ctx.log);
 }
 

@@ -27,6 +27,12 @@ describe("askLive", () => {
   });
 });
 
+/** Time that moves only when the code under test sleeps. */
+const fakeClock = () => {
+  let t = 0;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+};
+
 describe("confirmLive", () => {
   it("polls until nginx serves the wanted color and commit", async () => {
     const get = scriptedGet([
@@ -35,15 +41,20 @@ describe("confirmLive", () => {
       live("green", sha("a")),
       live("green", sha("b")),
     ]);
-    await confirmLive(get, 80, "localhost", { color: "green", sha: sha("b") }, 5000);
+    await confirmLive(get, 80, "localhost", { color: "green", sha: sha("b") }, fakeClock(), 5000);
     expect(get.calls).toHaveLength(4);
   });
 
   it("fails with SWITCH naming what nginx last answered", async () => {
     const get = scriptedGet([live("blue", sha("c"))]);
-    const e = await confirmLive(get, 80, "localhost", { color: "green", sha: sha("d") }, 250).catch(
-      (x: unknown) => x,
-    );
+    const e = await confirmLive(
+      get,
+      80,
+      "localhost",
+      { color: "green", sha: sha("d") },
+      fakeClock(),
+      250,
+    ).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RfError);
     expect(e).toMatchObject({
       code: "SWITCH",
@@ -58,7 +69,7 @@ describe("confirmLive", () => {
       throw new Error("boom");
     });
     await expect(
-      confirmLive(get, 80, "localhost", { color: "blue", sha: sha("e") }, 150),
+      confirmLive(get, 80, "localhost", { color: "blue", sha: sha("e") }, fakeClock(), 150),
     ).rejects.toMatchObject({
       details: "nginx last answered: nothing",
     });

@@ -24,6 +24,7 @@ function host(slots: Partial<Record<Color, string>>): HostFacts & { asked: Color
   const asked: Color[] = [];
   return {
     asked,
+    now: () => new Date("2026-12-02T08:00:00.000Z"),
     slotSha: async (c) => {
       asked.push(c);
       return slots[c] ?? null;
