@@ -62,3 +62,9 @@ export function afterSwitch(state: State, to: Color, toSha: string, now: Date): 
 export function withSlot(state: State, c: Color, slotSha: string, now: Date): State {
   return { ...state, slots: { ...state.slots, [c]: { sha: slotSha, installedAt: now.toISOString() } } };
 }
+
+/** A release installed into color `c`: its slot holds the commit, and a warm standby there is gone. */
+export function installedIn(state: State, c: Color, slotSha: string, now: Date): State {
+  const next = withSlot(state, c, slotSha, now);
+  return { ...next, standby: next.standby?.color === c ? null : next.standby };
+}

@@ -10,7 +10,7 @@ import type { Context } from "../context.js";
 import { withFields } from "../context.js";
 import { RfError } from "../errors.js";
 import { renderUnits } from "../core/render.js";
-import { withSlot } from "../core/state.js";
+import { installedIn } from "../core/state.js";
 import type { RunScope } from "./actions.js";
 import { gitUser } from "./host.js";
 import { SKIPPED } from "./steps.js";
@@ -98,8 +98,7 @@ export async function installUnits(scope: RunScope): Promise<void> {
   const color = plan.to.color;
   await writeUnits(ctx, color, ctx.user?.group ?? ctx.config.app.user);
   if (plan.command !== "deploy") return;
-  const state = withSlot(scope.state, color, scope.sha!, ctx.now());
-  scope.state = { ...state, standby: state.standby?.color === color ? null : state.standby };
+  scope.state = installedIn(scope.state, color, scope.sha!, ctx.now());
   await saveState(ctx.layout, scope.state);
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   afterSwitch,
   emptyState,
+  installedIn,
   idleColor,
   StateSchema,
   withSlot,
@@ -140,5 +141,19 @@ describe("StateSchema", () => {
     const s = valid() as unknown as { slots: Record<string, unknown> };
     delete s.slots.green;
     expect(StateSchema.safeParse(s).success).toBe(false);
+  });
+});
+
+describe("installedIn", () => {
+  it("puts the commit in the slot and ends a warm standby of that color only", () => {
+    const now = new Date("2026-12-02T08:00:00.000Z");
+    const base = {
+      ...emptyState("demo"),
+      standby: { color: "blue" as const, until: "2026-12-02T09:00:00.000Z" },
+    };
+    const blue = installedIn(base, "blue", "a".repeat(40), now);
+    expect(blue.slots.blue).toEqual({ sha: "a".repeat(40), installedAt: now.toISOString() });
+    expect(blue.standby).toBeNull();
+    expect(installedIn(base, "green", "b".repeat(40), now).standby).toEqual(base.standby);
   });
 });
