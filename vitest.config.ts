@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          // A few spawn `npx tsx` (a second node process): seconds on a busy two-core machine.
+          testTimeout: 30_000,
         },
       },
       {
