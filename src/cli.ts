@@ -328,8 +328,8 @@ async function main(argv: string[]): Promise<number> {
       const n = values.n === undefined ? 20 : Number(values.n);
       if (!Number.isInteger(n) || n < 1)
         throw new RfError("USAGE", `-n must be a positive whole number, got "${String(values.n)}"`);
-      const { readHistory } = await import("./adapters/history.js");
-      const entries = (await readHistory(ctx.layout.stateDir)).slice(-n);
+      const { runHistory } = await import("./ops/history.js");
+      const entries = (await runHistory(ctx)).slice(-n);
       for (const e of entries) {
         print(
           values.json

@@ -29,7 +29,7 @@ import { ensureSecret, readSecretFile, removeGeneratedSecret } from "./webhook-s
 
 export type { AgentCommand };
 
-export function thisAgent(configPath: string): AgentCommand {
+function thisAgent(configPath: string): AgentCommand {
   // The single executable is node and script in one: no script beside it.
   const [node, script = ""] = selfCommand();
   return { node, script, configPath: path.resolve(configPath) };

@@ -13,7 +13,7 @@ import { checkSecretFile } from "../webhook/secret.js";
  * The directories missing on the way to `dir`, made root's and 0700. One that exists is never
  * chmodded: `secret_file = /etc/x` must not make /etc 0700.
  */
-export async function makeMissingDirs(dir: string): Promise<void> {
+async function makeMissingDirs(dir: string): Promise<void> {
   // mkdir -p applies the mode only to the directories it creates.
   await mkdir(dir, { recursive: true, mode: 0o700 });
 }
