@@ -124,7 +124,9 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
         ...io(options),
         reject: options.reject !== false,
       });
-      if (options.stdinUntil) void options.stdinUntil.finally(() => child.stdin?.end());
+      const closeStdin = () => void child.stdin?.end();
+      // Settled either way, stdin closes; a rejection is the caller's to see, not an unhandled one here.
+      if (options.stdinUntil) options.stdinUntil.then(closeStdin, closeStdin);
       const result = await child;
       return {
         exitCode: result.exitCode ?? 1,
