@@ -31,9 +31,9 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["**/adapters/*", "**/adapters/**", "**/exec/*", "**/exec/**"],
+              group: ["**/adapters/**", "**/exec/**", "**/webhook/**", "**/triggers/**"],
               message:
-                "commands compose ops: call an ops function (src/ops) instead of an adapter or the runner",
+                "commands compose ops (and the pure core): call an ops function (src/ops) instead of an adapter, the runner, the webhook or trigger modules",
             },
           ],
         },

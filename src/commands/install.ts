@@ -6,7 +6,7 @@
 import path from "node:path";
 import type { Config } from "../config/types.js";
 import type { Context } from "../context.js";
-import type { TriggerLayout } from "../core/layout.js";
+import { listenText, type TriggerLayout } from "../core/layout.js";
 import {
   installAgentUnits,
   uninstallAgentUnits,
@@ -14,7 +14,6 @@ import {
   type InstallOptions,
   type Uninstalled,
 } from "../ops/agent-units.js";
-import { listenText } from "../triggers/units.js";
 
 export async function install(
   ctx: Context,

@@ -4,7 +4,7 @@ import { COLORS } from "../config/types.js";
 import type { Context } from "../context.js";
 import { isColor } from "../core/layout.js";
 import { RfError } from "../errors.js";
-import { colorFilter, DeployFilter, formatEntry, type Entry } from "../logs/entries.js";
+import { colorFilter, DeployFilter, formatEntry, type Entry } from "../core/log-entries.js";
 import { runHistory, type HistoryEntry } from "../ops/history.js";
 import { journalEntries, type JournalQuery } from "../ops/journal.js";
 

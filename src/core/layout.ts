@@ -82,6 +82,11 @@ export function healthUrl(service: ServiceConfig, color: Color): string {
   return `http://127.0.0.1:${service.ports[color]}${service.health}`;
 }
 
+/** A listen address as written in the config and in messages: 127.0.0.1:9000, [::1]:9000. */
+export function listenText(listen: { host: string; port: number }): string {
+  return listen.host.includes(":") ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
+}
+
 export function isColor(value: unknown): value is Color {
   return (COLORS as readonly unknown[]).includes(value);
 }

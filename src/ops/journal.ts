@@ -1,8 +1,8 @@
 // The journal lines `rf-agent logs` shows: of the agent's deploy units, its webhook listener and the
-// app's units, read with journalctl and parsed into entries (src/logs/entries.ts).
+// app's units, read with journalctl and parsed into entries (src/core/log-entries.ts).
 import { readJournal } from "../adapters/journal.js";
 import type { Context } from "../context.js";
-import { FIELDS, parseEntry, type Entry } from "../logs/entries.js";
+import { FIELDS, parseEntry, type Entry } from "../core/log-entries.js";
 
 export interface JournalQuery {
   /** Only the deploy units' lines (a deploy id is filtered by the caller). */

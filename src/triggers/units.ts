@@ -4,7 +4,7 @@ import type { Config } from "../config/types.js";
 import { execStart } from "../core/command-line.js";
 import type { RenderedFile } from "../core/render.js";
 import { fill, readTemplate } from "../core/template.js";
-import type { TriggerLayout } from "../core/layout.js";
+import { listenText, type TriggerLayout } from "../core/layout.js";
 
 /** How the units run rf-agent: this very node and script, with this config file. */
 export interface AgentCommand {
@@ -23,10 +23,6 @@ export function deployTimeoutSec(config: Config): number {
 
 function isLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1";
-}
-
-export function listenText(listen: Config["webhook"]["listen"]): string {
-  return listen.host.includes(":") ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`;
 }
 
 function agentArgv(cmd: AgentCommand): string[] {

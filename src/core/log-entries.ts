@@ -1,7 +1,7 @@
 // Journal entries (`journalctl -o json`) of the agent's and the app's units: parsed, filtered by
 // deploy id or color, and printed readably. Pure, so `rf-agent logs` is a thin loop around it.
-import { printableLine } from "../core/printable.js";
-import { clockTime, readableMessage } from "../core/journal-entry.js";
+import { printableLine } from "./printable.js";
+import { clockTime, readableMessage } from "./journal-entry.js";
 
 export interface Entry {
   /** ms since the epoch */

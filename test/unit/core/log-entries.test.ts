@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { colorFilter, DeployFilter, formatEntry, parseEntry, type Entry } from "../../../src/logs/entries.js";
+import {
+  colorFilter,
+  DeployFilter,
+  formatEntry,
+  parseEntry,
+  type Entry,
+} from "../../../src/core/log-entries.js";
 
 const T = Date.UTC(2025, 0, 2, 13, 4, 5);
 
