@@ -145,6 +145,29 @@ export async function disableNow(run: Runner, units: string[]): Promise<void> {
   await run("systemctl", ["disable", "--now", ...units], { reject: false, timeoutMs: 120_000 });
 }
 
+/**
+ * A transient timer (systemd-run --on-active) that runs `command` once, `seconds` from now, to the
+ * second. Resolves to systemd's complaint when it refused, else null.
+ */
+export async function transientTimer(
+  run: Runner,
+  t: { unit: string; seconds: number; description: string; env: Record<string, string>; command: string[] },
+): Promise<string | null> {
+  const r = await run(
+    "systemd-run",
+    [
+      `--unit=${t.unit}`,
+      `--on-active=${Math.ceil(t.seconds)}s`,
+      "--timer-property=AccuracySec=1s",
+      `--description=${t.description}`,
+      ...Object.entries(t.env).map(([k, v]) => `--setenv=${k}=${v}`),
+      ...t.command,
+    ],
+    { reject: false },
+  );
+  return r.exitCode === 0 ? null : r.stderr.trim();
+}
+
 /** Best effort: stops what runs; units that are not there are fine. */
 export async function stopUnits(run: Runner, units: string[]): Promise<void> {
   if (units.length === 0) return;

@@ -1,30 +1,25 @@
 // Starting one color and proving it healthy on its own ports, before nginx sends it anything.
 import { waitHealthy } from "../adapters/health.js";
-import { commandOfPid, listeners, unitOfPid } from "../adapters/ports.js";
 import { journalTail } from "../adapters/journal.js";
 import { activeStates, resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
 import type { Color, ServiceConfig } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
+import { healthUrl } from "../core/layout.js";
+import { foreignHolders } from "./ports.js";
 
 /** A port must be free, or held by this very unit: a stray process must never pass our health check. */
 export async function checkPorts(ctx: Context, color: Color): Promise<void> {
-  // Asked all at once (each is an `ss` run), judged in config order so the message names the first.
-  const found = await Promise.all(ctx.config.services.map((s) => listeners(ctx.run, s.ports[color])));
-  for (const [i, service] of ctx.config.services.entries()) {
-    const port = service.ports[color];
-    const unit = ctx.layout.unit(service, color);
-    for (const l of found[i] ?? []) {
-      if (l.pid && (await unitOfPid(l.pid)) === unit) continue;
-      const who = l.pid ? `pid ${l.pid}: ${await commandOfPid(l.pid)}` : "a process rf-agent cannot see";
-      const stop = l.pid
-        ? `stop that process (kill ${l.pid})`
-        : `find it with \`ss -ltnp 'sport = :${port}'\` and stop it`;
-      throw new RfError("PORT_BUSY", `port ${port} of ${service.name} (${color}) is held by ${who}`, {
-        hint: `${stop}, or give [service.${service.name}] other ports, then deploy again`,
-      });
-    }
-  }
+  const [first] = await foreignHolders(ctx, color);
+  if (!first) return;
+  const { service, port, pid, command } = first;
+  const who = pid ? `pid ${pid}: ${command}` : "a process rf-agent cannot see";
+  const stop = pid
+    ? `stop that process (kill ${pid})`
+    : `find it with \`ss -ltnp 'sport = :${port}'\` and stop it`;
+  throw new RfError("PORT_BUSY", `port ${port} of ${service.name} (${color}) is held by ${who}`, {
+    hint: `${stop}, or give [service.${service.name}] other ports, then deploy again`,
+  });
 }
 
 /** Fails the health wait early when systemd already knows the process died. */
@@ -49,7 +44,7 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
       const unit = ctx.layout.unit(service, color);
       const r = await waitHealthy(
         ctx.get,
-        { name: service.name, url: `http://127.0.0.1:${service.ports[color]}${service.health}` },
+        { name: service.name, url: healthUrl(service, color) },
         {
           successes: health.successes,
           intervalMs: health.intervalSec * 1000,
@@ -85,9 +80,7 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
 export async function quickHealthy(ctx: Context, color: Color): Promise<boolean> {
   const answers = await Promise.all(
     ctx.config.services.map((s) =>
-      ctx
-        .get(`http://127.0.0.1:${s.ports[color]}${s.health}`, { timeoutMs: 1500 })
-        .then((r) => r.status >= 200 && r.status < 300),
+      ctx.get(healthUrl(s, color), { timeoutMs: 1500 }).then((r) => r.status >= 200 && r.status < 300),
     ),
   );
   return answers.every(Boolean);

@@ -1,11 +1,8 @@
 // Step timing: one log line per step with its duration, and the durations kept for the summary.
+import type { StepRecord } from "../core/history.js";
 import type { Logger } from "../log.js";
 
-export interface StepRecord {
-  step: string;
-  ms: number;
-  ok: boolean;
-}
+export type { StepRecord };
 
 /** What a step returns when it found nothing to do: it is not recorded as a step that ran. */
 export const SKIPPED = Symbol("skipped");
