@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { layoutFor } from "../../src/core/layout.js";
 import { renderUnits } from "../../src/core/render.js";
-import { triggerLayout } from "../../src/triggers/layout.js";
+import { triggerLayout } from "../../src/core/layout.js";
 import { renderTriggerUnits } from "../../src/triggers/units.js";
 import { renderConfig } from "../../scripts/lab/config.js";
 import { TestServer } from "../../scripts/lab/server.js";
