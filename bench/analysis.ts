@@ -92,6 +92,25 @@ export function totals(ops: Op[]) {
   };
 }
 
+/**
+ * ms during which at least one of the steps ran: steps that run together (the checkout alongside
+ * "end fallback") count once. A step without its end time counts its whole duration.
+ */
+export function covered(steps: { ms: number; endMs?: number | null }[]): number {
+  const timed = steps
+    .filter((s) => s.endMs != null)
+    .map((s) => [s.endMs! - s.ms, s.endMs!] as const)
+    .sort((a, b) => a[0] - b[0]);
+  let total = steps.filter((s) => s.endMs == null).reduce((sum, s) => sum + s.ms, 0);
+  let end = -Infinity;
+  for (const [a, b] of timed) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
 /** Mean ms of each part of rf-agent's operations, in order: where the time between steps goes too. */
 export function breakdown(ops: Op[]): Record<string, number> {
   const acc: Record<string, number[]> = {};
@@ -99,15 +118,15 @@ export function breakdown(ops: Op[]): Record<string, number> {
   for (const o of ops) {
     if (o.cliStartMs == null || !o.steps?.length) continue;
     add("cli start (to first log line)", o.cliStartMs);
-    let before = 0;
+    const untilSwitch: typeof o.steps = [];
     let switched = false;
     for (const st of o.steps) {
       add(st.step, st.ms);
-      if (!switched) before += st.ms;
+      if (!switched) untilSwitch.push(st);
       if (st.step === "switch nginx") switched = true;
     }
     if (o.switchConfirmedMs != null)
-      add("between steps, until switch", o.switchConfirmedMs - o.cliStartMs - before);
+      add("between steps, until switch", o.switchConfirmedMs - o.cliStartMs - covered(untilSwitch));
     const lastEnd = o.steps.at(-1)?.endMs;
     if (lastEnd != null) add("after last step, until exit", o.wallMs - lastEnd);
   }
