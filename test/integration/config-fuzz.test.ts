@@ -3,6 +3,7 @@
 // must exit 2 with a message that points into the file (a [section] or a line), no stack trace, no
 // "internal error", and the host must be exactly as before.
 import fc from "fast-check";
+import { lineMutations, type Mutation } from "../support/ini-mutations.js";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
@@ -107,47 +108,8 @@ const ODD_VALUE = fc.oneof(
   ),
 );
 
-type Mutation = (lines: string[]) => string[];
-const at = (lines: string[], i: number) => i % Math.max(lines.length, 1);
-const splice = (l: string, pos: number, text: string) => {
-  const p = pos % (l.length + 1);
-  return l.slice(0, p) + text + l.slice(p);
-};
-
 const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
-  // delete a line
-  fc.nat().map(
-    (i): Mutation =>
-      (ls) =>
-        ls.filter((_, j) => j !== at(ls, i)),
-  ),
-  // duplicate a line
-  fc.nat().map(
-    (i): Mutation =>
-      (ls) =>
-        ls.flatMap((l, j) => (j === at(ls, i) ? [l, l] : [l])),
-  ),
-  // swap two lines
-  fc.tuple(fc.nat(), fc.nat()).map(([i, k]): Mutation => (ls) => {
-    const out = [...ls];
-    const [a, b] = [at(ls, i), at(ls, k)];
-    [out[a], out[b]] = [ls[b]!, ls[a]!];
-    return out;
-  }),
-  // random characters inside a line
-  fc.tuple(fc.nat(), fc.nat(), ODD).map(
-    ([i, pos, text]): Mutation =>
-      (ls) =>
-        ls.map((l, j) => (j === at(ls, i) ? splice(l, pos, text) : l)),
-  ),
-  // a random value for a key
-  fc.tuple(fc.nat(), ODD_VALUE).map(
-    ([i, value]): Mutation =>
-      (ls) =>
-        ls.map((l, j) =>
-          j === at(ls, i) && l.includes("=") ? `${l.slice(0, l.indexOf("=") + 1)} ${value}` : l,
-        ),
-  ),
+  ...lineMutations(ODD, ODD_VALUE),
   // a broken or renamed section header
   fc
     .tuple(fc.nat(), fc.constantFrom("drop-close", "drop-open", "garbage", "rename", "empty", "nested"))

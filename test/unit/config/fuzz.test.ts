@@ -1,5 +1,6 @@
 // Whatever the file holds, parseConfig returns a Config or a CONFIG RfError that points at the file.
 import fc from "fast-check";
+import { lineMutations } from "../../support/ini-mutations.js";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/load.js";
 import { isRfError } from "../../../src/errors.js";
@@ -46,40 +47,7 @@ const ODD_TEXT = fc.oneof(
   ),
 );
 
-type Mutation = (lines: string[]) => string[];
-const at = (lines: string[], i: number) => i % Math.max(lines.length, 1);
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.nat().map(
-    (i): Mutation =>
-      (ls) =>
-        ls.filter((_, j) => j !== at(ls, i)),
-  ),
-  fc.nat().map(
-    (i): Mutation =>
-      (ls) =>
-        ls.flatMap((l, j) => (j === at(ls, i) ? [l, l] : [l])),
-  ),
-  fc.tuple(fc.nat(), fc.nat()).map(([i, k]): Mutation => (ls) => {
-    const out = [...ls];
-    const [a, b] = [at(ls, i), at(ls, k)];
-    [out[a], out[b]] = [ls[b]!, ls[a]!];
-    return out;
-  }),
-  fc.tuple(fc.nat(), fc.nat(), ODD_TEXT).map(
-    ([i, pos, text]): Mutation =>
-      (ls) =>
-        ls.map((l, j) =>
-          j === at(ls, i) ? l.slice(0, pos % (l.length + 1)) + text + l.slice(pos % (l.length + 1)) : l,
-        ),
-  ),
-  fc.tuple(fc.nat(), ODD_TEXT).map(
-    ([i, value]): Mutation =>
-      (ls) =>
-        ls.map((l, j) =>
-          j === at(ls, i) && l.includes("=") ? `${l.slice(0, l.indexOf("=") + 1)} ${value}` : l,
-        ),
-  ),
-);
+const mutation = fc.oneof(...lineMutations(ODD_TEXT));
 
 describe("parseConfig fuzz", () => {
   it("turns any string into a Config or a CONFIG error", () => {
