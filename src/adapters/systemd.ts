@@ -38,27 +38,50 @@ export async function resetFailed(run: Runner, units: string[]): Promise<void> {
   await run("systemctl", ["reset-failed", ...units], { reject: false });
 }
 
-export async function status(run: Runner, unit: string): Promise<UnitStatus> {
-  const r = await run(
-    "systemctl",
-    ["show", unit, "--property=ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus"],
-    { reject: false },
-  );
-  const props = Object.fromEntries(
-    r.stdout
+const STATUS_PROPERTIES = "ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus";
+
+// `systemctl show` prints KEY=VALUE lines; a value may hold "=".
+function properties(block: string): Map<string, string> {
+  return new Map(
+    block
       .split("\n")
       .filter((l) => l.includes("="))
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
   );
+}
+
+function unitStatusOf(unit: string, props: Map<string, string>): UnitStatus {
   return {
     unit,
-    activeState: props.ActiveState ?? "unknown",
-    subState: props.SubState ?? "unknown",
-    mainPid: Number(props.MainPID ?? 0),
-    restarts: Number(props.NRestarts ?? 0),
-    result: props.Result ?? "unknown",
-    execMainStatus: Number(props.ExecMainStatus ?? 0),
+    activeState: props.get("ActiveState") ?? "unknown",
+    subState: props.get("SubState") ?? "unknown",
+    mainPid: Number(props.get("MainPID") ?? 0),
+    restarts: Number(props.get("NRestarts") ?? 0),
+    result: props.get("Result") ?? "unknown",
+    execMainStatus: Number(props.get("ExecMainStatus") ?? 0),
   };
+}
+
+export async function status(run: Runner, unit: string): Promise<UnitStatus> {
+  const r = await run("systemctl", ["show", unit, `--property=${STATUS_PROPERTIES}`], { reject: false });
+  return unitStatusOf(unit, properties(r.stdout));
+}
+
+/** The status of each unit, in one `systemctl show` for all of them; "unknown" where systemctl said nothing. */
+export async function statuses(run: Runner, units: string[]): Promise<Map<string, UnitStatus>> {
+  const found = new Map<string, Map<string, string>>();
+  if (units.length > 0) {
+    const r = await run("systemctl", ["show", `--property=Id,${STATUS_PROPERTIES}`, ...units], {
+      reject: false,
+    });
+    // One block per unit, blank-line separated, each naming its unit in Id.
+    for (const block of r.stdout.split(/\n\s*\n/)) {
+      const props = properties(block);
+      const id = props.get("Id");
+      if (id) found.set(id, props);
+    }
+  }
+  return new Map(units.map((u) => [u, unitStatusOf(u, found.get(u) ?? new Map())]));
 }
 
 /** ActiveState of each unit, in one `systemctl show` for all of them. */

@@ -7,7 +7,7 @@ import { formatTls, tlsReport, type TlsReport } from "../ops/certificate.js";
 import { runHistory } from "../ops/history.js";
 import { lockHolder } from "../ops/lock-holder.js";
 import { readState } from "../ops/reconcile.js";
-import { serviceStatus } from "../ops/service-status.js";
+import { serviceStatuses } from "../ops/service-status.js";
 import { previewUrl, servedByNginx } from "../ops/nginx-routing.js";
 
 export interface StatusReport {
@@ -33,20 +33,37 @@ export interface StatusReport {
   tls?: TlsReport | null;
 }
 
+// Everything asked at once: one `systemctl show` for every unit, the health URLs together, nginx,
+// the lock and the ledger beside them; the slowest answer sets the time, not their sum.
 export async function collectStatus(ctx: Context): Promise<StatusReport> {
-  const state = await readState(ctx);
-  const nginx = await servedByNginx(ctx);
+  const units = serviceStatuses(ctx);
+  const asked = await Promise.allSettled([
+    readState(
+      ctx,
+      units.then(
+        (u) => u.activeStates,
+        () => undefined,
+      ),
+    ),
+    servedByNginx(ctx),
+    units,
+    tlsReport(ctx),
+    lockHolder(ctx),
+    runHistory(ctx),
+  ]);
+  // A failure is reported as when they were asked one by one: the first in this order.
+  const state = valueOf(asked[0]);
+  const nginx = valueOf(asked[1]);
+  const { services } = valueOf(asked[2]);
+  const tls = valueOf(asked[3]);
+  const lock = valueOf(asked[4]);
+  const last = valueOf(asked[5]).at(-1);
   const live = nginx ?? (state.live ? { color: state.live.color, sha: state.live.sha } : null);
   const slots = {} as StatusReport["slots"];
   for (const c of COLORS) {
-    const services: StatusReport["slots"][Color]["services"] = {};
-    for (const s of ctx.config.services) services[s.name] = await serviceStatus(ctx, s, c);
     const role = live?.color === c ? "live" : state.standby?.color === c ? "standby" : "idle";
-    slots[c] = { sha: state.slots[c]?.sha ?? null, role, services };
+    slots[c] = { sha: state.slots[c]?.sha ?? null, role, services: services[c] };
   }
-  const tls = await tlsReport(ctx);
-  const lock = await lockHolder(ctx);
-  const last = (await runHistory(ctx)).at(-1);
   const now = ctx.now().getTime();
   return {
     app: ctx.config.app.name,
@@ -75,6 +92,11 @@ export async function collectStatus(ctx: Context): Promise<StatusReport> {
         }
       : null,
   };
+}
+
+function valueOf<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === "rejected") throw r.reason;
+  return r.value;
 }
 
 function previewOf(

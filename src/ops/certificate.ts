@@ -52,21 +52,24 @@ export async function tlsReport(ctx: Context): Promise<TlsReport | null> {
   // Only real names can be checked: not _ (any), nor a ~regex.
   const names = certDomains(config).filter((n) => n !== "_" && !n.startsWith("~"));
   const quietly = (p: Promise<boolean>) => p.catch(() => false);
+  // The three questions to the host at once: status waits for the slowest, not their sum.
+  const renewal =
+    config.tls.mode === "certbot"
+      ? await Promise.all([
+          certbotInstalled(ctx.run),
+          quietly(isEnabled(ctx.run, RENEWAL_TIMER)),
+          quietly(isActive(ctx.run, RENEWAL_TIMER)),
+        ])
+      : null;
   return {
     mode: config.tls.mode,
     cert: paths.cert,
     notAfter: info ? info.notAfter.toISOString() : null,
     daysLeft: info ? Math.floor((info.notAfter.getTime() - ctx.now().getTime()) / DAY_MS) : null,
     missing: info ? uncovered(info, names) : names,
-    renewal:
-      config.tls.mode === "certbot"
-        ? {
-            certbot: await certbotInstalled(ctx.run),
-            timer: RENEWAL_TIMER,
-            enabled: await quietly(isEnabled(ctx.run, RENEWAL_TIMER)),
-            active: await quietly(isActive(ctx.run, RENEWAL_TIMER)),
-          }
-        : null,
+    renewal: renewal
+      ? { certbot: renewal[0], timer: RENEWAL_TIMER, enabled: renewal[1], active: renewal[2] }
+      : null,
   };
 }
 

@@ -6,7 +6,10 @@ export type { LockHolder };
 
 /** The holder while the kernel says the lock is held (an unknown one when its file is gone); null when free. */
 export async function lockHolder(ctx: Context): Promise<LockHolder | null> {
-  const holder = await readHolder(ctx.layout.lockHolderPath);
-  if (!(await isLocked(ctx.run, ctx.layout.lockPath))) return null;
+  const [holder, locked] = await Promise.all([
+    readHolder(ctx.layout.lockHolderPath),
+    isLocked(ctx.run, ctx.layout.lockPath),
+  ]);
+  if (!locked) return null;
   return holder ?? { pid: 0, command: "unknown", since: "" };
 }

@@ -20,10 +20,16 @@ function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }
   return loadState(ctx.layout, host, ctx.log);
 }
 
-/** The state as saved, less a standby that no longer runs (after a reboot): for status and reports. */
-export async function readState(ctx: Context): Promise<State> {
+/**
+ * The state as saved, less a standby that no longer runs (after a reboot): for status and reports.
+ * `known`: the ActiveState of the units, when the caller has asked systemd already (status).
+ */
+export async function readState(
+  ctx: Context,
+  known?: Promise<Map<string, string> | undefined>,
+): Promise<State> {
   const state = (await loadHostState(ctx)).state;
-  return state.standby && !(await standbyRuns(ctx, state.standby.color))
+  return state.standby && !(await standbyRuns(ctx, state.standby.color, known))
     ? { ...state, standby: null }
     : state;
 }
@@ -108,9 +114,13 @@ const RUNNING = new Set(["active", "activating", "reloading", "deactivating"]);
  * Whether any unit of a recorded standby still runs (one `systemctl show`). After a reboot none
  * does; when systemd gives no answer the record is kept, as before.
  */
-async function standbyRuns(ctx: Context, color: Color): Promise<boolean> {
+async function standbyRuns(
+  ctx: Context,
+  color: Color,
+  known?: Promise<Map<string, string> | undefined>,
+): Promise<boolean> {
   const units = ctx.layout.units(color);
-  const states = await activeStates(ctx.run, units);
+  const states = (await known) ?? (await activeStates(ctx.run, units));
   if (!units.every((u) => states.has(u))) return true;
   return units.some((u) => RUNNING.has(states.get(u) ?? ""));
 }

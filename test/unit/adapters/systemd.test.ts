@@ -12,6 +12,7 @@ import {
   restart,
   start,
   status,
+  statuses,
   stop,
   systemdRunning,
 } from "../../../src/adapters/systemd.js";
@@ -55,6 +56,38 @@ describe("status", () => {
       restarts: 0,
       result: "a=b",
     });
+  });
+});
+
+describe("statuses", () => {
+  it("asks once for every unit and reads each block by its Id; a unit systemd did not name is unknown", async () => {
+    const run = fakeRunner(() => ({
+      stdout: [
+        "Id=demo-web@blue.service\nActiveState=failed\nSubState=failed\nMainPID=0\nNRestarts=4\nResult=exit-code\nExecMainStatus=1",
+        "Id=demo-api@blue.service\nActiveState=active\nSubState=running\nMainPID=42\nNRestarts=0\nResult=success\nExecMainStatus=0",
+      ].join("\n\n"),
+    }));
+    const found = await statuses(run, [...UNITS, "demo-api@green.service"]);
+    expect([...found.keys()]).toEqual([...UNITS, "demo-api@green.service"]);
+    expect(found.get("demo-api@blue.service")).toEqual({
+      unit: "demo-api@blue.service",
+      activeState: "active",
+      subState: "running",
+      mainPid: 42,
+      restarts: 0,
+      result: "success",
+      execMainStatus: 0,
+    });
+    expect(found.get("demo-web@blue.service")).toMatchObject({ activeState: "failed", restarts: 4 });
+    expect(found.get("demo-api@green.service")).toMatchObject({
+      activeState: "unknown",
+      subState: "unknown",
+    });
+    expect(run.calls.map(line)).toEqual([
+      "systemctl show --property=Id,ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus demo-api@blue.service demo-web@blue.service demo-api@green.service",
+    ]);
+    expect(await statuses(run, [])).toEqual(new Map());
+    expect(run.calls).toHaveLength(1);
   });
 });
 
