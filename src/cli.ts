@@ -176,6 +176,9 @@ const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
  */
 const HTTP_EARLY = new Set(["rollback", "switch", "status", "doctor", "reconcile", "install"]);
 
+/** Commands that never act as the app user nor read its checkouts: no lookup (two processes) for them. */
+const NO_USER = new Set(["history", "logs"]);
+
 function seconds(value: string | undefined, flag: string): number {
   if (value === undefined) return 0;
   const n = Number(value);
@@ -253,7 +256,7 @@ async function main(argv: string[]): Promise<number> {
   // The listener needs only its config: no user lookup, no child process.
   if (name === "webhook") return (await import("./commands/webhook.js")).webhook(config, log);
   const bare = createContext(config, log);
-  const ctx = { ...bare, user: await findAppUser(bare) };
+  const ctx = { ...bare, user: NO_USER.has(name) ? null : await findAppUser(bare) };
   const wait = seconds(values.wait as string | undefined, "--wait");
   switch (name) {
     case "install":
