@@ -251,6 +251,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Loads while the config is read and the first child processes run, not after.
   if (HTTP_EARLY.has(name)) preloadUndici();
+  // status's own code too, while the config is read and the app user looked up.
+  const statusModule = name === "status" ? import("./commands/status.js") : undefined;
+  statusModule?.catch(() => undefined); // any failure is reported where it is awaited
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   // The listener needs only its config: no user lookup, no child process.
@@ -322,7 +325,7 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     case "status": {
-      const { collectStatus, formatStatus } = await import("./commands/status.js");
+      const { collectStatus, formatStatus } = await (statusModule ?? import("./commands/status.js"));
       const report = await collectStatus(ctx);
       print(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       return ExitCode.ok;
