@@ -25,7 +25,10 @@ export interface Fleet {
 
 export interface PlaybookRun extends ExecResult {
   /** PLAY RECAP counts by host. */
-  recap: Record<string, { ok: number; changed: number; unreachable: number; failed: number; rescued: number }>;
+  recap: Record<
+    string,
+    { ok: number; changed: number; unreachable: number; failed: number; rescued: number }
+  >;
   /** rf_agent_summary_file's content, when the playbook wrote it. */
   summary: unknown;
   ms: number;
@@ -103,7 +106,8 @@ async function writeInventory(
   opts: FleetOptions,
 ): Promise<void> {
   const config: Record<string, Record<string, string | number | boolean>> = baseConfig();
-  for (const [section, keys] of Object.entries(opts.config ?? {})) config[section] = { ...config[section], ...keys };
+  for (const [section, keys] of Object.entries(opts.config ?? {}))
+    config[section] = { ...config[section], ...keys };
   config.app = { ...config.app, repo };
   const inventory = {
     all: {
@@ -189,21 +193,27 @@ export async function servedVia(
 ): Promise<{ host: string; sha: string; version: string; color: string }> {
   const r = await fleet.balancer.exec("curl", [
     "-sS",
+    "-i",
     "-m",
     "5",
-    "-D",
-    "/dev/stderr",
     "-H",
     `X-RF-Server: ${host}`,
     "http://127.0.0.1/api/version",
   ]);
-  const header = (name: string) => new RegExp(`^${name}: (\\S+)`, "im").exec(r.stderr)?.[1] ?? "";
-  const body = r.exitCode === 0 ? (JSON.parse(r.stdout) as { version: string; color: string }) : null;
+  const cut = r.stdout.indexOf("\r\n\r\n");
+  const head = cut < 0 ? "" : r.stdout.slice(0, cut);
+  const header = (name: string) => new RegExp(`^${name}: (\\S+)`, "im").exec(head)?.[1] ?? "";
+  let body: { version?: string; color?: string } = {};
+  try {
+    body = JSON.parse(r.stdout.slice(cut + 4)) as typeof body;
+  } catch {
+    // no answer, or not the app's
+  }
   return {
     host: header("x-rf-host"),
     sha: header("x-rf-commit"),
-    version: body?.version ?? "",
-    color: body?.color ?? "",
+    version: body.version ?? "",
+    color: body.color ?? "",
   };
 }
 
