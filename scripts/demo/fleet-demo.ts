@@ -3,7 +3,14 @@
 // Under load through the balancer: install, a first deploy, a rollout in batches [1, 50%, 100%], a
 // release that fails its health check on the canary (stopped there), status, and a fleet rollback.
 // Exit 0 only when every step did what it should with no failed request and no dropped session.
-import { bootFleet, downFleet, playbook, type Fleet, type PlaybookRun } from "../../test/support/fleet.js";
+import {
+  bootFleet,
+  downFleet,
+  playbook,
+  summaryTable as table,
+  type Fleet,
+  type PlaybookRun,
+} from "../../test/support/fleet.js";
 import { startLoad, type LoadSummary } from "../../test/support/load.js";
 import { pushVersion } from "../../test/support/origin.js";
 
@@ -14,15 +21,6 @@ let failed = false;
 
 const say = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const indent = (text: string) => text.replace(/^/gm, "    ");
-
-// The summary table the playbook printed (the debug task's msg lines).
-function table(run: PlaybookRun): string {
-  const m = /TASK \[(?:Summary table|Table)\][^\n]*\n[^\n]*"msg": \[\n([\s\S]*?)\n\s*\]/.exec(run.stdout);
-  return (m?.[1] ?? "(no summary)")
-    .split("\n")
-    .map((l) => l.trim().replace(/^"/, "").replace(/",?$/, ""))
-    .join("\n");
-}
 
 function traffic(summary: LoadSummary): string {
   const clean = summary.requests.failed === 0 && summary.sessions.dropped === 0;

@@ -11,6 +11,7 @@ import {
   playbook,
   servedVia,
   setHostVars,
+  summaryTable,
   type Fleet,
   type PlaybookRun,
 } from "../support/fleet.js";
@@ -87,12 +88,18 @@ beforeAll(async () => {
   });
   const install = await playbook(fleet, "install");
   expect(install.exitCode, install.stdout.slice(-3000)).toBe(0);
-  v1 = await pushVersion(fleet.balancer, fleet.origin, "1.0.0");
-  // The first deploy installs every venv: all hosts at once.
-  const first = await playbook(fleet, "deploy", { rf_agent_serial: "100%" });
-  expect(first.exitCode, first.stdout.slice(-3000)).toBe(0);
+  // The first two deploys build each host's two venvs (blue, then green): all hosts at once, so the
+  // rollouts below are code-only, as most are.
+  let first: PlaybookRun | undefined;
+  for (const version of ["0.9.0", "1.0.0"]) {
+    v1 = await pushVersion(fleet.balancer, fleet.origin, version);
+    first = await playbook(fleet, "deploy", { rf_agent_serial: "100%" });
+    expect(first.exitCode, first.stdout.slice(-3000)).toBe(0);
+  }
   expect(await shas()).toEqual(all(v1));
-  log(`lab up, 1.0.0 on ${HOSTS.length} hosts (first deploy ${(first.ms / 1000).toFixed(1)} s)`);
+  log(
+    `lab up, 1.0.0 on ${HOSTS.length} hosts (second deploy, all at once: ${((first?.ms ?? 0) / 1000).toFixed(1)} s)`,
+  );
 });
 
 afterAll(async () => {
@@ -119,7 +126,7 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     };
     expect(span("web2")[0]).toBeGreaterThanOrEqual(span("web1")[1]);
     expect(span("web3")[0]).toBeGreaterThanOrEqual(span("web2")[1]);
-    expect(summary.versions["1.1.0/green"] ?? 0).toBeGreaterThan(0);
+    expect(summary.versions["1.1.0/blue"] ?? 0).toBeGreaterThan(0);
     expectClean(summary);
     log(
       `rollout [1, 50%, 100%]: ${(run.ms / 1000).toFixed(1)} s, ${summary.requests.ok} requests ok, ` +
@@ -180,6 +187,7 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     }
     expect(hosts.web3?.outcome).toBe("failed");
     expect((run.summary as DeploySummary).stopped_in).toEqual(["web3"]);
+    log(`web3 refuses the release:\n${summaryTable(run)}`);
     expect(await shas()).toEqual(all(v2));
     expectClean(summary);
   });
@@ -260,6 +268,33 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     expectClean(summary);
     const after = (await playbook(fleet, "status")).summary as { consistent: boolean; commits: string[] };
     expect(after).toMatchObject({ consistent: true, commits: [v2] });
+  });
+
+  it("maintenance takes one host at a time out of HAProxy's pool (drain, maint, ready) around a restart of its nginx", async () => {
+    const traffic = load();
+    await sleep(1500);
+    const run = await playbook(fleet, "maintenance", {
+      rf_agent_maintenance_command: "systemctl restart nginx",
+      rf_agent_drain_timeout: 30,
+    });
+    await sleep(1000);
+    const summary = await traffic.stop();
+    expect(run.exitCode, run.stdout.slice(-3000)).toBe(0);
+    for (const h of HOSTS) {
+      expect(run.stdout).toMatch(new RegExp(`changed: \\[${h} -> lb`));
+      expect(run.recap[h]?.failed).toBe(0);
+    }
+    const state = await fleet.balancer.exec("rf-haproxy-api", [
+      "/run/haproxy/admin.sock",
+      "show servers state app",
+    ]);
+    // srv_admin_state (7th field) 0: every host back in the pool, none left in drain or maint.
+    const admin = state.stdout
+      .split("\n")
+      .filter((l) => /^\d+ app /.test(l))
+      .map((l) => l.split(" ")[6]);
+    expect(admin).toEqual(["0", "0", "0"]);
+    expectClean(summary);
   });
 
   it("measures serial: 1 across three hosts against three single-host deploys back to back", async () => {

@@ -50,13 +50,10 @@ export async function bootFleet(opts: FleetOptions): Promise<Fleet> {
   await execa("bash", [SERVER_SH, "lab-up", lab]);
   const names = Array.from({ length: opts.hosts }, (_, i) => `web${i + 1}`);
   // One at a time: booting systemd is the costly part, and the machine has two cores.
-  const balancer = await TestServer.up(`${opts.prefix}lb`, { lab: { name: lab, ip: `${BALANCER_IP}/24` } });
+  const balancer = await upOnLab(`${opts.prefix}lb`, lab, `${BALANCER_IP}/24`);
   const hosts = new Map<string, TestServer>();
   for (const [i, name] of names.entries()) {
-    hosts.set(
-      name,
-      await TestServer.up(`${opts.prefix}${name}`, { lab: { name: lab, ip: `${SUBNET}.${11 + i}/24` } }),
-    );
+    hosts.set(name, await upOnLab(`${opts.prefix}${name}`, lab, `${SUBNET}.${11 + i}/24`));
   }
   // The controller's key, the hosts' own host keys (the image's are shared by every server).
   await balancer.sh(
@@ -96,6 +93,17 @@ ansible-galaxy collection install --force /tmp/collection/rfagent-fleet-*.tar.gz
     { reject: true },
   );
   return { lab, balancer, hosts, origin, repo };
+}
+
+// One retry: twice in about twenty boots of lab servers, server.sh said "died while booting" within
+// the first second with nothing in its boot log; the cause is not found yet.
+async function upOnLab(name: string, lab: string, ip: string): Promise<TestServer> {
+  try {
+    return await TestServer.up(name, { lab: { name: lab, ip } });
+  } catch (e) {
+    process.stderr.write(`fleet: ${name} did not boot, once more: ${(e as Error).message.split("\n")[0]}\n`);
+    return TestServer.up(name, { lab: { name: lab, ip } });
+  }
 }
 
 async function writeInventory(
@@ -184,6 +192,15 @@ export async function playbook(
   const text = await fleet.balancer.exec("cat", [summaryFile]);
   const summary: unknown = text.exitCode === 0 ? JSON.parse(text.stdout) : null;
   return { ...r, recap, summary, ms };
+}
+
+/** The table a playbook's summary task printed (the debug task's msg lines), as plain text. */
+export function summaryTable(run: PlaybookRun): string {
+  const m = /TASK \[(?:Summary table|Table)\][^\n]*\n[^\n]*"msg": \[\n([\s\S]*?)\n\s*\]/.exec(run.stdout);
+  return (m?.[1] ?? "(no summary)")
+    .split("\n")
+    .map((l) => l.trim().replace(/^"/, "").replace(/",?$/, ""))
+    .join("\n");
 }
 
 /** What the balancer gets from one host (routed by X-RF-Server): host, commit, app version and color. */
