@@ -196,7 +196,7 @@ export async function playbook(
 
 /** The table a playbook's summary task printed (the debug task's msg lines), as plain text. */
 export function summaryTable(run: PlaybookRun): string {
-  const m = /TASK \[(?:Summary table|Table)\][^\n]*\n[^\n]*"msg": \[\n([\s\S]*?)\n\s*\]/.exec(run.stdout);
+  const m = /TASK \[(?:Summary table|Table)\][^\n]*\n[\s\S]*?"msg": \[\n([\s\S]*?)\n\s*\]/.exec(run.stdout);
   return (m?.[1] ?? "(no summary)")
     .split("\n")
     .map((l) => l.trim().replace(/^"/, "").replace(/",?$/, ""))
