@@ -231,7 +231,7 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     expect(summary.requests.failed).toBeLessThanOrEqual(1);
     expect(summary.sessions.dropped).toBeLessThanOrEqual(held);
     log(
-      `host killed: ${summary.requests.failed} failed of ${summary.requests.sent}, ` +
+      `host killed: web2 reported ${hosts.web2?.outcome ?? "?"}; ${summary.requests.failed} failed of ${summary.requests.sent}, ` +
         `${summary.sessions.dropped} sessions dropped (web2 held ${held} connections when killed)`,
     );
 
