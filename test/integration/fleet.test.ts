@@ -75,6 +75,8 @@ const log = (line: string) => process.stdout.write(`[fleet] ${line}\n`);
 
 let v1 = "";
 let v2 = "";
+/** What the whole fleet serves between the cases. */
+let current = "";
 
 beforeAll(async () => {
   await downFleet(undefined, PREFIX, HOSTS.length);
@@ -143,7 +145,7 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     expect(await shas()).toEqual(all(v2));
   });
 
-  it("a commit failing its health check on the canary stops the rollout there; nothing else changes", async () => {
+  it("a commit failing its health check on the canary stops the rollout there; nothing else changes; a fleet rollback then goes to the previous version, the canary's too", async () => {
     const bad = await pushVersion(fleet.balancer, fleet.origin, "1.2.0", { fault: "never-healthy" });
     const traffic = load();
     const run = await playbook(fleet, "deploy");
@@ -158,6 +160,22 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     expect((run.summary as DeploySummary).stopped_in).toEqual(["web1"]);
     expect(await shas()).toEqual(all(v2));
     expectClean(summary);
+
+    // web1's other color now holds the failed release: its way back is a deploy of 1.0.0
+    // (`rollback --to`); web2's and web3's is their warm standby.
+    const traffic2 = load();
+    await sleep(1000);
+    const back = await playbook(fleet, "rollback");
+    const summary2 = await traffic2.stop();
+    expect(back.exitCode, back.stdout.slice(-3000)).toBe(0);
+    const outcomes = byHost(back);
+    expect(outcomes.web1?.outcome).toBe("deployed");
+    expect(outcomes.web2?.outcome).toBe("rolled-back");
+    expect(outcomes.web3?.outcome).toBe("rolled-back");
+    expect(await shas()).toEqual(all(v1));
+    expectClean(summary2);
+    current = v1;
+    log(`rollback after the failed canary:\n${summaryTable(back)}`);
   });
 
   it("a commit that breaks only the third host (its own setting) stops there and puts the two finished hosts back", async () => {
@@ -183,12 +201,12 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
       expect(hosts[h]?.outcome, h).toBe("deployed, rolled back");
       expect(hosts[h]?.to?.sha).toBe(v3);
       expect(hosts[h]?.rollback?.outcome).toBe("rolled-back");
-      expect(hosts[h]?.rollback?.to?.sha).toBe(v2);
+      expect(hosts[h]?.rollback?.to?.sha).toBe(current);
     }
     expect(hosts.web3?.outcome).toBe("failed");
     expect((run.summary as DeploySummary).stopped_in).toEqual(["web3"]);
     log(`web3 refuses the release:\n${summaryTable(run)}`);
-    expect(await shas()).toEqual(all(v2));
+    expect(await shas()).toEqual(all(current));
     expectClean(summary);
   });
 
@@ -222,8 +240,8 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     expect(hosts.web3?.outcome).toBe("skipped");
     const live = await shas().catch(() => null);
     expect(live).toBeNull(); // web2 does not answer
-    expect((await servedVia(fleet, "web1")).sha).toBe(v2);
-    expect((await servedVia(fleet, "web3")).sha).toBe(v2);
+    expect((await servedVia(fleet, "web1")).sha).toBe(current);
+    expect((await servedVia(fleet, "web3")).sha).toBe(current);
     // The balancer sent every request that had not reached web2 elsewhere; what web2 was answering when
     // it died is lost: at most one POST (never resent) and the websocket sessions it held.
     const lost = summary.failures.filter((f) => f.method !== "POST");
@@ -264,10 +282,15 @@ describe("fleet: rolling deploys with Ansible behind HAProxy", () => {
     await sleep(1000);
     const summary = await traffic.stop();
     expect(back.exitCode, back.stdout.slice(-3000)).toBe(0);
-    expect(await shas()).toEqual(all(v2));
+    expect(await shas()).toEqual(all(current));
+    expect(Object.values(byHost(back)).map((h) => h.outcome)).toEqual([
+      "rolled-back",
+      "rolled-back",
+      "rolled-back",
+    ]);
     expectClean(summary);
     const after = (await playbook(fleet, "status")).summary as { consistent: boolean; commits: string[] };
-    expect(after).toMatchObject({ consistent: true, commits: [v2] });
+    expect(after).toMatchObject({ consistent: true, commits: [current] });
   });
 
   it("maintenance takes one host at a time out of HAProxy's pool (drain, maint, ready) around a restart of its nginx", async () => {
