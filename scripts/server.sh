@@ -5,12 +5,20 @@
 # holder process keeps, with the server's network namespace, across reboots;
 # down kills it all and leaves nothing behind on the host.
 #
-#   scripts/server.sh up NAME [--bind DIR]...   boot, wait until systemd is up
+#   scripts/server.sh up NAME [--bind DIR]... [--lab LAB --ip ADDR/PREFIX]
+#                                               boot, wait until systemd is up; with --lab, its eth0
+#                                               (ADDR) is on LAB's bridge
 #   scripts/server.sh exec NAME CMD [ARG]...    run CMD inside (root)
 #   scripts/server.sh pid NAME                  PID (host view) of its systemd
 #   scripts/server.sh reboot NAME [--hard]      reboot: same disk and network
+#   scripts/server.sh stop NAME                 power cut: systemd and all it runs killed; disk and
+#                                               network kept (its address answers nothing)
+#   scripts/server.sh start NAME                boot a stopped server again
 #   scripts/server.sh down NAME                 stop it and remove every trace
 #   scripts/server.sh list                      servers that are running
+#   scripts/server.sh lab-up LAB                a lab network: a bridge in a network namespace of its
+#                                               own (never the machine's), for servers to join
+#   scripts/server.sh lab-down LAB              remove it (servers still on it lose their eth0)
 set -euo pipefail
 
 # nsenter into the holder's mount namespace changes the working directory: refer to ourselves absolutely.
@@ -116,7 +124,7 @@ cmd_up() {
   shift
   valid_name "$name"
   need_host
-  local binds=()
+  local binds=() lab="" ip=""
   while [ $# -gt 0 ]; do
     case $1 in
     --bind)
@@ -124,9 +132,21 @@ cmd_up() {
       binds+=("$(cd "$2" && pwd -P)")
       shift 2
       ;;
+    --lab)
+      valid_name "${2:-}"
+      lab=$2
+      shift 2
+      ;;
+    --ip)
+      [[ ${2:-} =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$ ]] || die "--ip needs ADDR/PREFIX, e.g. 10.77.0.11/24, got '${2:-}'"
+      ip=$2
+      shift 2
+      ;;
     *) die "unknown option '$1' for up" ;;
     esac
   done
+  { [ -n "$lab" ] && [ -n "$ip" ]; } || { [ -z "$lab" ] && [ -z "$ip" ]; } || die "--lab and --ip go together"
+  [ -z "$lab" ] || ip netns exec "$(lab_ns "$lab")" true 2>/dev/null || die "no lab '$lab'; create it: $0 lab-up $lab"
   server_pid "$name" >/dev/null && die "server '$name' is already running; run: $0 down $name"
   local dir=$STATE_ROOT/$name
   rm -rf "$dir"
@@ -152,7 +172,49 @@ cmd_up() {
     sleep 0.1
   done
   [ -f "$dir/machine.ready" ] || die "server '$name' did not start: $(cat "$dir/boot.log")"
+  [ -z "$lab" ] || join_lab "$name" "$lab" "$ip"
   boot "$name"
+}
+
+# The lab's network namespace (a named one, /run/netns/NAME), holding its bridge br0.
+lab_ns() { echo "rf-lab-$1"; }
+
+# The lab-side end of a server's veth pair: interface names have at most 15 characters.
+lab_veth() { echo "rfl$(printf '%s' "$1" | md5sum | cut -c1-11)"; }
+
+cmd_lab_up() {
+  local lab=$1 ns
+  valid_name "$lab"
+  need_host
+  command -v ip >/dev/null || die "ip missing. Install it: apt-get install -y iproute2"
+  ns=$(lab_ns "$lab")
+  if ! ip netns exec "$ns" true 2>/dev/null; then
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link add br0 type bridge
+    ip -n "$ns" link set br0 up
+  fi
+}
+
+cmd_lab_down() {
+  local lab=$1
+  valid_name "$lab"
+  ip netns del "$(lab_ns "$lab")" 2>/dev/null || true
+}
+
+# Puts the holder's network namespace on the lab's bridge: eth0 inside with ADDR, its peer on br0.
+join_lab() {
+  local name=$1 lab=$2 ip=$3 dir=$STATE_ROOT/$1 ns veth mpid
+  ns=$(lab_ns "$lab")
+  veth=$(lab_veth "$name")
+  mpid=$(cat "$dir/machine.pid")
+  ip -n "$ns" link del "$veth" 2>/dev/null || true
+  ip -n "$ns" link add "$veth" type veth peer name eth0 netns "$mpid"
+  ip -n "$ns" link set "$veth" master br0 up
+  nsenter -t "$mpid" -n -- ip link set lo up
+  nsenter -t "$mpid" -n -- ip addr add "$ip" dev eth0
+  nsenter -t "$mpid" -n -- ip link set eth0 up
+  echo "$lab $veth" >"$dir/lab"
 }
 
 # Boots systemd over the server's disk, in the holder's network namespace; prints its host PID.
@@ -193,9 +255,17 @@ boot() {
 # Reboot with the disk kept: systemd shuts down (or, with --hard, is killed as by a power cut), then a
 # new systemd boots over the same disk in the same network namespace. Prints the new PID.
 cmd_reboot() {
-  local name=$1 hard=${2:-} dir=$STATE_ROOT/$1 pid upid i
+  local name=$1 hard=${2:-}
   valid_name "$name"
   case $hard in "" | --hard) ;; *) die "unknown option '$hard' for reboot" ;; esac
+  halt "$name" "$hard"
+  boot "$name"
+}
+
+# Stops the server's systemd (gracefully, or with --hard killed as by a power cut) and waits until its
+# namespaces are gone; the holder keeps the disk and the network.
+halt() {
+  local name=$1 hard=$2 dir=$STATE_ROOT/$1 pid upid i
   pid=$(server_pid "$name") || die "server '$name' is not running; start it: $0 up $name"
   upid=$(cat "$dir/unshare.pid")
   if [ "$hard" = --hard ]; then
@@ -216,6 +286,21 @@ cmd_reboot() {
     [ -d "$cg/rf-server-$name" ] || continue
     find "$cg/rf-server-$name" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
+}
+
+cmd_stop() {
+  local name=$1
+  valid_name "$name"
+  halt "$name" --hard
+}
+
+cmd_start() {
+  local name=$1 dir=$STATE_ROOT/$1 mpid
+  valid_name "$name"
+  [ -d "$dir" ] || die "no server '$name'; boot it: $0 up $name"
+  server_pid "$name" >/dev/null && die "server '$name' is already running"
+  mpid=$(cat "$dir/machine.pid" 2>/dev/null || true)
+  [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null || die "server '$name' lost its disk; run: $0 down $name"
   boot "$name"
 }
 
@@ -226,6 +311,11 @@ cmd_down() {
   upid=$(cat "$dir/unshare.pid" 2>/dev/null || true)
   pid=$(cat "$dir/init.pid" 2>/dev/null || true)
   mpid=$(cat "$dir/machine.pid" 2>/dev/null || true)
+  if [ -f "$dir/lab" ]; then
+    local lab veth
+    read -r lab veth <"$dir/lab" || true
+    ip -n "$(lab_ns "$lab")" link del "$veth" 2>/dev/null || true
+  fi
   # Killing PID 1 of a pid namespace kills every process in it; with the holder gone too, the
   # mounts, the tmpfs holding the disk, and the network namespace go with them.
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
@@ -265,6 +355,10 @@ reboot)
   shift
   cmd_reboot "$@"
   ;;
+stop | start | lab-up | lab-down)
+  [ $# -eq 2 ] || die "usage: $0 $1 NAME"
+  "cmd_${1//-/_}" "$2"
+  ;;
 pid)
   [ $# -eq 2 ] || die "usage: $0 pid NAME"
   server_pid "$2" || die "server '$2' is not running"
@@ -283,7 +377,7 @@ list)
   exit 0
   ;;
 *)
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

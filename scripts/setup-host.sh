@@ -14,7 +14,8 @@ die() {
 
 missing=()
 # certbot, pebble (a local ACME server) and openssl: test/integration/https.test.ts.
-for pair in nginx:nginx-light ss:iproute2 unshare:util-linux nsenter:util-linux flock:util-linux git:git curl:curl certbot:certbot pebble:pebble openssl:openssl; do
+# ansible-core, haproxy and openssh-server: the fleet lab (test/integration/fleet.test.ts, npm run fleet-demo).
+for pair in nginx:nginx-light ss:iproute2 unshare:util-linux nsenter:util-linux flock:util-linux git:git curl:curl certbot:certbot pebble:pebble openssl:openssl ansible-playbook:ansible-core haproxy:haproxy sshd:openssh-server ssh:openssh-client; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
 done
 /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
@@ -31,6 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f /usr/sbin/policy-rc.d
   trap - EXIT
 fi
+# Installed for the fleet lab's servers, which start them themselves: enabled here, every disposable
+# server (a copy of this machine) would start its own sshd and haproxy at boot. Offline: changes links only.
+for unit in ssh.service ssh.socket haproxy.service; do
+  if systemctl is-enabled --quiet "$unit" 2>/dev/null; then systemctl disable --quiet "$unit" 2>/dev/null || true; fi
+done
 
 [ -f /opt/pypi/simple/index.html ] || [ -d /opt/pypi/simple/fastapi ] ||
   die "the offline Python wheel mirror /opt/pypi/simple is missing: the example app's fastapi, uvicorn and streamlit are installed from it (this machine has no PyPI access). Provide a PEP 503 mirror there with fastapi, uvicorn and streamlit."

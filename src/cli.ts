@@ -10,6 +10,7 @@ import { preloadUndici } from "./adapters/undici.js";
 import { printable, printableLine } from "./core/printable.js";
 import { commandLine, type GlobalOption } from "./config/args.js";
 import { versionText } from "./version.js";
+import type { RunOutcome } from "./core/run-report.js";
 // Each command's code is imported when that command runs: a rollback need not load the webhook
 // server, git or the installer before it switches nginx.
 
@@ -37,8 +38,9 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   deploy: {
     summary: "install the new commit in the idle color, health-check it, switch nginx to it",
-    usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--no-switch] [--wait SECONDS]",
+    usage: "rf-agent deploy [--ref REF] [--force] [--dry-run] [--no-switch] [--wait SECONDS] [--json]",
     options: {
+      json: { type: "boolean" },
       ref: { type: "string" },
       force: { type: "boolean" },
       "dry-run": { type: "boolean" },
@@ -49,14 +51,16 @@ const COMMANDS: Record<string, Command> = {
   --force          deploy even if that commit is already live
   --no-switch      install and health-check the idle color, show it on the preview server, stop there
   --dry-run        print the plan and the unit/nginx file diffs; change nothing
-  --wait SECONDS   wait this long for another run's lock (default 0: exit 4 at once)`,
+  --wait SECONDS   wait this long for another run's lock (default 0: exit 4 at once)
+  --json           one JSON object on stdout (changed, outcome, from, to, steps, error); messages to stderr`,
   },
   rollback: {
     summary: "put the previous version back live (instant while it is a warm standby)",
-    usage: "rf-agent rollback [--to REF] [--wait SECONDS]",
-    options: { to: { type: "string" }, wait: { type: "string" } },
+    usage: "rf-agent rollback [--to REF] [--wait SECONDS] [--json]",
+    options: { to: { type: "string" }, wait: { type: "string" }, json: { type: "boolean" } },
     help: `  --to REF         deploy this commit instead of the previous color
-  --wait SECONDS   wait this long for another run's lock (default 0)`,
+  --wait SECONDS   wait this long for another run's lock (default 0)
+  --json           one JSON object on stdout (changed, outcome, from, to, steps, error); messages to stderr`,
   },
   status: {
     summary: "live color and commit, each slot's commit, units and health, the lock",
@@ -197,6 +201,29 @@ function print(line: string): void {
   process.stdout.write(printable(redactSecrets(line)) + "\n");
 }
 
+/** Set by deploy/rollback --json: the run's report goes to stdout however the run ends. */
+let jsonRun: { command: string; since: Date; stateDir?: string } | undefined;
+
+// The report of the run (core/run-report.ts), with the history entry it recorded; printed once.
+async function printRunReport(result: RunOutcome | undefined, error?: unknown): Promise<void> {
+  const run = jsonRun;
+  jsonRun = undefined;
+  if (!run) return;
+  const [{ readHistory }, report] = await Promise.all([
+    import("./adapters/history.js"),
+    import("./core/run-report.js"),
+  ]);
+  const entries = run.stateDir ? await readHistory(run.stateDir).catch(() => []) : [];
+  const entry = report.entryOfRun(entries, ["deploy", "rollback"], run.since);
+  print(
+    JSON.stringify(
+      result
+        ? report.reportOutcome(run.command, result, entry)
+        : report.reportFailure(run.command, error, entry),
+    ),
+  );
+}
+
 function parseOptions(name: string, args: string[], options: ParseArgsConfig["options"], usage: string) {
   try {
     return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<
@@ -243,6 +270,10 @@ async function main(argv: string[]): Promise<number> {
     print(commandHelp(name, command));
     return ExitCode.ok;
   }
+  const json = Boolean(values.json) && (name === "deploy" || name === "rollback");
+  if (json) jsonRun = { command: name, since: new Date() };
+  // With --json, stdout holds only the report: the lines for people go to stderr.
+  const say = json ? (l: string) => void process.stderr.write(printable(redactSecrets(l)) + "\n") : print;
   // Units, nginx and the lock live in root-owned places; fail clearly instead of with EACCES midway.
   if (!READ_ONLY.has(name) && process.getuid?.() !== 0) {
     throw new RfError("USAGE", `rf-agent ${name} changes systemd units and nginx, so it must run as root`, {
@@ -260,6 +291,7 @@ async function main(argv: string[]): Promise<number> {
   if (name === "webhook") return (await import("./commands/webhook.js")).webhook(config, log);
   const bare = createContext(config, log);
   const ctx = { ...bare, user: NO_USER.has(name) ? null : await findAppUser(bare) };
+  if (jsonRun) jsonRun.stateDir = ctx.layout.stateDir;
   const wait = seconds(values.wait as string | undefined, "--wait");
   switch (name) {
     case "install":
@@ -284,20 +316,22 @@ async function main(argv: string[]): Promise<number> {
   switch (name) {
     case "deploy": {
       const { deploy } = await import("./commands/deploy.js");
-      return (
-        await deploy(ctx, {
-          ref: values.ref as string | undefined,
-          force: Boolean(values.force),
-          dryRun: Boolean(values["dry-run"]),
-          noSwitch: Boolean(values["no-switch"]),
-          waitSec: wait,
-          print,
-        })
-      ).exitCode;
+      const result = await deploy(ctx, {
+        ref: values.ref as string | undefined,
+        force: Boolean(values.force),
+        dryRun: Boolean(values["dry-run"]),
+        noSwitch: Boolean(values["no-switch"]),
+        waitSec: wait,
+        print: say,
+      });
+      await printRunReport(result);
+      return result.exitCode;
     }
     case "rollback": {
       const { rollback } = await import("./commands/rollback.js");
-      return (await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print })).exitCode;
+      const result = await rollback(ctx, { to: values.to as string | undefined, waitSec: wait, print: say });
+      await printRunReport(result);
+      return result.exitCode;
     }
     case "discard": {
       const { discard } = await import("./commands/discard.js");
@@ -360,7 +394,8 @@ function errorText(text: string): string {
 // The journal forwarder gets every line before the process goes.
 const exit = (code: number) => void flushLogs().finally(() => process.exit(code));
 
-main(process.argv.slice(2)).then(exit, (e: unknown) => {
+main(process.argv.slice(2)).then(exit, async (e: unknown) => {
+  await printRunReport(undefined, e).catch(() => undefined);
   if (isRfError(e)) {
     process.stderr.write(errorText(printable(redactSecrets(formatError(e)))) + "\n");
     return exit(e.exitCode);

@@ -94,13 +94,17 @@ export class TestServer {
   }
 
   /** Boots a server with the repo bind-mounted at its own path and `rf-agent` on PATH inside. */
-  static async up(name: string = defaultName(), opts: { binds?: string[] } = {}): Promise<TestServer> {
+  static async up(
+    name: string = defaultName(),
+    opts: { binds?: string[]; lab?: { name: string; ip: string } } = {},
+  ): Promise<TestServer> {
     // A crashed run may have left one of this name behind; up refuses to boot over it.
     await execa("bash", [SERVER_SH, "down", name]);
     live.add(name);
     try {
       const binds = [REPO_ROOT, ...(opts.binds ?? [])].flatMap((dir) => ["--bind", dir]);
-      const booted = await execa("bash", [SERVER_SH, "up", name, ...binds]);
+      const lab = opts.lab ? ["--lab", opts.lab.name, "--ip", opts.lab.ip] : [];
+      const booted = await execa("bash", [SERVER_SH, "up", name, ...binds, ...lab]);
       const pid = Number(booted.stdout.trim().split("\n").at(-1));
       if (!Number.isInteger(pid) || pid <= 1)
         throw new Error(`server.sh up ${name} printed no pid: ${booted.stdout}`);
@@ -131,6 +135,21 @@ export class TestServer {
     const pid = Number(booted.stdout.trim().split("\n").at(-1));
     if (!Number.isInteger(pid) || pid <= 1)
       throw new Error(`server.sh reboot ${this.name} printed no pid: ${booted.stdout}`);
+    this.initPid = pid;
+    await this.mountAgent();
+  }
+
+  /** A power cut: systemd and everything it runs are killed; the disk and the network stay. */
+  async stop(): Promise<void> {
+    await execa("bash", [SERVER_SH, "stop", this.name]);
+  }
+
+  /** Boots a stopped server again (what is enabled starts); resolves once it is up. */
+  async start(): Promise<void> {
+    const booted = await execa("bash", [SERVER_SH, "start", this.name]);
+    const pid = Number(booted.stdout.trim().split("\n").at(-1));
+    if (!Number.isInteger(pid) || pid <= 1)
+      throw new Error(`server.sh start ${this.name} printed no pid: ${booted.stdout}`);
     this.initPid = pid;
     await this.mountAgent();
   }
