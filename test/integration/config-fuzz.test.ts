@@ -3,7 +3,7 @@
 // must exit 2 with a message that points into the file (a [section] or a line), no stack trace, no
 // "internal error", and the host must be exactly as before.
 import fc from "fast-check";
-import { lineMutations, type Mutation } from "../support/ini-mutations.js";
+import { lineMutations, ODD_PIECES, type Mutation } from "../support/ini-mutations.js";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
@@ -37,34 +37,7 @@ const KEYS = Object.entries(baseConfig()).flatMap(([section, keys]) =>
 const ODD = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: "grapheme", maxLength: 6 }),
-  fc.constantFrom(
-    "[",
-    "]",
-    "=",
-    ";",
-    "#",
-    '"',
-    "'",
-    "\\",
-    "{port}",
-    "\r",
-    "\t",
-    "\u0000",
-    "\u2028",
-    "__proto__",
-    "constructor",
-    "[]",
-    ".",
-    ",",
-    "-",
-    "/",
-    "..",
-    "%",
-    "$",
-    "\\#",
-    "\u00e9",
-    "\ud83d\ude80",
-  ),
+  fc.constantFrom(...ODD_PIECES),
 );
 
 const ODD_VALUE = fc.oneof(

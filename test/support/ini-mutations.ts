@@ -4,6 +4,36 @@ import fc from "fast-check";
 
 export type Mutation = (lines: string[]) => string[];
 
+/** Text that means something to an ini parser, a shell, a path or a template, to put into a file. */
+export const ODD_PIECES = [
+  "[",
+  "]",
+  "=",
+  ";",
+  "#",
+  '"',
+  "'",
+  "\\",
+  "{port}",
+  "\r",
+  "\t",
+  "\u0000",
+  "\u2028",
+  "__proto__",
+  "constructor",
+  "[]",
+  ".",
+  ",",
+  "-",
+  "/",
+  "..",
+  "%",
+  "$",
+  "\\#",
+  "\u00e9",
+  "\ud83d\ude80",
+];
+
 const at = (lines: string[], i: number) => i % Math.max(lines.length, 1);
 
 const splice = (l: string, pos: number, text: string) => {

@@ -1,6 +1,6 @@
 // Whatever the file holds, parseConfig returns a Config or a CONFIG RfError that points at the file.
 import fc from "fast-check";
-import { lineMutations } from "../../support/ini-mutations.js";
+import { lineMutations, ODD_PIECES } from "../../support/ini-mutations.js";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../src/config/load.js";
 import { isRfError } from "../../../src/errors.js";
@@ -25,27 +25,7 @@ function checkOutcome(text: string): void {
 }
 
 const LINES = FULL_EXAMPLE.split("\n");
-const ODD_TEXT = fc.oneof(
-  fc.string(),
-  fc.string({ unit: "grapheme" }),
-  fc.constantFrom(
-    "[",
-    "]",
-    "=",
-    ";",
-    "#",
-    '"',
-    "'",
-    "\\",
-    "{port}",
-    "\r",
-    "\u2028",
-    "__proto__",
-    "[]",
-    ".",
-    ",",
-  ),
-);
+const ODD_TEXT = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom(...ODD_PIECES));
 
 const mutation = fc.oneof(...lineMutations(ODD_TEXT));
 
