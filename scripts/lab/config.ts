@@ -17,7 +17,7 @@ export function baseConfig(): Record<string, Record<string, IniValue>> {
       python: "/usr/bin/python3",
       pip_args: "--index-url file:///opt/pypi/simple",
     },
-    health: { timeout: 90, interval: 0.5, successes: 3 },
+    health: { timeout: 90, interval: 0.1, stable: 0.5, successes: 3 },
     switch: { grace: 2, drain: 10, standby: 0, watch: 3 },
     "service.api": {
       command: "uvicorn backend.main:app --host 127.0.0.1 --port {port}",

@@ -32,37 +32,70 @@ export interface HealthTarget {
   url: string;
 }
 
-/** Waits until the target answers 2xx `successes` times in a row; `failFast` can end the wait early. */
+/** What systemd says when a streak would pass: null, it may; else start over, or give up. */
+export type Confirmation = null | { reset: string } | { fail: string };
+
+export type Healthy = { ok: true; ms: number; firstHealthyMs: number } | { ok: false; reason: string };
+
+// systemd is asked about a crash at most this often while answers fail: a probe every 0.1 s must
+// not spawn a `systemctl show` every 0.1 s beside an app that is still starting.
+const FAIL_FAST_EVERY_MS = 500;
+
+/**
+ * Waits until the target has answered 2xx, without a single failure, for at least `stableMs` and
+ * at least `successes` times, and `confirm` (systemd: still active, never restarted) agrees.
+ * `failFast` can end the wait early after a failed answer. `firstHealthyMs`: from the start of the
+ * wait to the first answer of the streak that passed.
+ */
 export async function waitHealthy(
   get: HttpGet,
   target: HealthTarget,
   opts: {
     successes: number;
+    stableMs: number;
     intervalMs: number;
     timeoutMs: number;
     failFast?: () => Promise<string | null>;
+    confirm?: () => Promise<Confirmation>;
     /** The context's clock (tests move it on); default the real one. */
     now?: () => number;
     sleep?: (ms: number) => Promise<void>;
   },
-): Promise<{ ok: true; ms: number } | { ok: false; reason: string }> {
+): Promise<Healthy> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const started = now();
+  // The unbroken streak: how many 2xx answers, and when the first of them came.
   let streak = 0;
+  let since = 0;
+  let askedAt = -Infinity;
   let last = "no answer yet";
   while (now() - started < opts.timeoutMs) {
     const r = await get(target.url, { timeoutMs: Math.max(1000, opts.intervalMs * 4) });
+    const at = now();
     if (r.status >= 200 && r.status < 300) {
+      if (streak === 0) since = at;
       streak += 1;
-      if (streak >= opts.successes) return { ok: true, ms: now() - started };
+      if (streak >= opts.successes && at - since >= opts.stableMs) {
+        const verdict = (await opts.confirm?.()) ?? null;
+        if (verdict === null) return { ok: true, ms: now() - started, firstHealthyMs: since - started };
+        if ("fail" in verdict) return { ok: false, reason: verdict.fail };
+        streak = 0;
+        last = verdict.reset;
+      }
     } else {
       streak = 0;
       last = r.status ? `HTTP ${r.status}` : r.body;
-      const fatal = await opts.failFast?.();
-      if (fatal) return { ok: false, reason: fatal };
+      if (opts.failFast && at - askedAt >= FAIL_FAST_EVERY_MS) {
+        askedAt = at;
+        const fatal = await opts.failFast();
+        if (fatal) return { ok: false, reason: fatal };
+      }
     }
     await sleep(opts.intervalMs);
+    if (streak > 0) {
+      last = `2xx for only ${((at - since) / 1000).toFixed(1)} s, ${streak} answer${streak === 1 ? "" : "s"} (stable = ${opts.stableMs / 1000} s, successes = ${opts.successes})`;
+    }
   }
   return { ok: false, reason: `not healthy after ${Math.round(opts.timeoutMs / 1000)} s (last: ${last})` };
 }

@@ -1,6 +1,6 @@
 // Validates the raw values and assembles the Config, including the checks that span keys and services.
 import type * as z from "zod/mini";
-import { DEFAULT_SERVICES, SOLE_SERVICE_ROUTE } from "./defaults.js";
+import { DEFAULT_SERVICES, HEALTH_DEFAULTS, SOLE_SERVICE_ROUTE } from "./defaults.js";
 import { quote, type Problem } from "./problems.js";
 import type { RawConfig, Values } from "./read.js";
 import {
@@ -82,6 +82,13 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
   });
 
   const health = validate(healthSchema, "health", raw.fixed.health ?? empty, problems);
+  if (health.stable !== undefined && health.timeout !== undefined && health.stable >= health.timeout) {
+    problems.push({
+      section: "health",
+      key: "stable",
+      message: `must be less than [health] timeout (${health.timeout} s), or no service could pass in time; e.g. stable = ${HEALTH_DEFAULTS.stable}`,
+    });
+  }
   const nginx = validate(nginxSchema, "nginx", raw.fixed.nginx ?? empty, problems);
   const tlsValues = raw.fixed.tls ?? empty;
   const tls = validate(tlsSchema, "tls", tlsValues, problems);
@@ -125,7 +132,12 @@ export function buildConfig(raw: RawConfig, source: string, problems: Problem[])
       secretMinLength: a.secret_min_length,
     },
     services: services as ServiceConfig[],
-    health: { timeoutSec: health.timeout!, intervalSec: health.interval!, successes: health.successes! },
+    health: {
+      timeoutSec: health.timeout!,
+      intervalSec: health.interval!,
+      stableSec: health.stable!,
+      successes: health.successes!,
+    },
     nginx: {
       listen: nginx.listen!,
       serverName: nginx.server_name!,

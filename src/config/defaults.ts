@@ -13,7 +13,7 @@ export const APP_DEFAULTS = {
   env_file: "",
 } as const;
 
-export const HEALTH_DEFAULTS = { timeout: "60", interval: "0.5", successes: "3" } as const;
+export const HEALTH_DEFAULTS = { timeout: "60", interval: "0.1", stable: "0.5", successes: "3" } as const;
 
 export const NGINX_DEFAULTS = { listen: "80", server_name: "_" } as const;
 

@@ -119,6 +119,8 @@ function optionalPath(fallback: string) {
 export const healthSchema = z.object({
   timeout: seconds("positive", HEALTH_DEFAULTS.timeout),
   interval: seconds("positive", HEALTH_DEFAULTS.interval),
+  // How long a service must have answered without a failure before it passes (below timeout: build.ts).
+  stable: seconds("zero", HEALTH_DEFAULTS.stable),
   successes: z.prefault(
     z.pipe(key([r.integerIn(1, 100, "a whole number")]), z.transform(Number)),
     HEALTH_DEFAULTS.successes,

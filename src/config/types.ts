@@ -53,6 +53,8 @@ export interface Config {
   health: {
     timeoutSec: number;
     intervalSec: number;
+    /** A service passes once it answered 2xx without a failure for this long (and `successes` times). */
+    stableSec: number;
     successes: number;
   };
   nginx: {

@@ -74,9 +74,10 @@ function bringUp(
       undo: "stop",
     });
   }
+  const h = config.health;
   steps.push({
     name: "health",
-    detail: `${config.health.successes} answers in a row from ${config.services.map((x) => x.health).join(", ")} within ${config.health.timeoutSec} s`,
+    detail: `healthy for ${h.stableSec} s (>= ${h.successes} answers, every ${h.intervalSec} s) from ${config.services.map((x) => x.health).join(", ")} within ${h.timeoutSec} s`,
     undo: "stop",
   });
   if (opts.preSwitch && config.hooks.preSwitch) {

@@ -34,8 +34,14 @@ export interface RunScope {
   openAtDeadline?: number;
 }
 
-/** "live": the fetch found the live commit, nothing more to do; SKIPPED: the step had nothing to do. */
-export type Action = (scope: RunScope) => Promise<void | "live" | typeof SKIPPED>;
+/**
+ * "live": the fetch found the live commit, nothing more to do; SKIPPED: the step had nothing to do.
+ * `fields`: what the action learned for its step's log line (the health step's firstHealthy).
+ */
+export type Action = (
+  scope: RunScope,
+  fields: Record<string, unknown>,
+) => Promise<void | "live" | typeof SKIPPED>;
 
 const color = (s: RunScope) => s.plan.to.color;
 const sha = (s: RunScope) => s.sha!;
@@ -54,8 +60,9 @@ const ACTIONS: Record<StepName, Action> = {
   units: installUnits,
   ports: (s) => checkPorts(s.ctx, color(s)),
   start: (s) => startColor(s.ctx, color(s), { fresh: true }),
-  health: async (s) => {
-    await healthGate(s.ctx, color(s));
+  health: async (s, fields) => {
+    // The app's own start-to-first-healthy, per service, for the step's log line.
+    fields.firstHealthy = (await healthGate(s.ctx, color(s))).firstHealthyMs;
   },
   preview: async (s) => {
     await showInPreview(s.ctx, color(s), sha(s));

@@ -66,7 +66,9 @@ export async function execute(
 async function runStep(run: RecordedRun, scope: RunScope, step: PlannedStep): Promise<unknown> {
   const action = actionFor(step.name);
   try {
-    return await run.steps.run(step.name, () => action(scope), {}, scope.ctx.log);
+    // Filled in by the action as it runs; Steps logs them with the step's end.
+    const fields: Record<string, unknown> = {};
+    return await run.steps.run(step.name, () => action(scope, fields), fields, scope.ctx.log);
   } catch (e) {
     if (!step.mayFail) throw e;
     const why = isRfError(e) ? e.message : String(e);

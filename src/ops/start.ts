@@ -1,7 +1,16 @@
 // Starting one color and proving it healthy on its own ports, before nginx sends it anything.
-import { waitHealthy } from "../adapters/health.js";
+import { waitHealthy, type Confirmation } from "../adapters/health.js";
 import { journalTail } from "../adapters/journal.js";
-import { activeStates, resetFailed, restart, start, status, stop } from "../adapters/systemd.js";
+import {
+  activeStates,
+  resetFailed,
+  restart,
+  start,
+  status,
+  statuses,
+  stop,
+  type UnitStatus,
+} from "../adapters/systemd.js";
 import type { Color, ServiceConfig } from "../config/types.js";
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
@@ -22,11 +31,31 @@ export async function checkPorts(ctx: Context, color: Color): Promise<void> {
   });
 }
 
+/** Why a unit that systemd already knows died (or restarted) cannot pass the health wait; else null. */
+function crashOf(s: UnitStatus): string | null {
+  if (s.activeState === "failed" || s.restarts > 0) {
+    return `${s.unit} exited at start (status ${s.execMainStatus}, ${s.restarts} restarts, result ${s.result})`;
+  }
+  return null;
+}
+
 /** Fails the health wait early when systemd already knows the process died. */
 async function crashReason(ctx: Context, unit: string): Promise<string | null> {
-  const s = await status(ctx.run, unit);
-  if (s.activeState === "failed" || s.restarts > 0) {
-    return `${unit} exited at start (status ${s.execMainStatus}, ${s.restarts} restarts, result ${s.result})`;
+  return crashOf(await status(ctx.run, unit));
+}
+
+/**
+ * Asked when a service's streak would pass, in one `systemctl show` for the color's units: the
+ * answers came from the process systemd started, still running and never restarted (a crash
+ * between two probes, with Restart=on-failure, could otherwise hide behind good answers).
+ */
+async function confirmRunning(ctx: Context, color: Color, units: string[]): Promise<Confirmation> {
+  const states = await statuses(ctx.run, ctx.layout.units(color));
+  for (const unit of units) {
+    const s = states.get(unit)!;
+    const crash = crashOf(s);
+    if (crash) return { fail: crash };
+    if (s.activeState !== "active") return { reset: `${unit} is ${s.activeState}` };
   }
   return null;
 }
@@ -37,7 +66,13 @@ export async function startColor(ctx: Context, color: Color, { fresh }: { fresh:
   await (fresh ? restart(ctx.run, units) : start(ctx.run, units));
 }
 
-export async function healthGate(ctx: Context, color: Color): Promise<Record<string, number>> {
+/** Per service: ms until it passed, and ms until the first answer of the streak that passed. */
+export interface HealthTimes {
+  ms: Record<string, number>;
+  firstHealthyMs: Record<string, number>;
+}
+
+export async function healthGate(ctx: Context, color: Color): Promise<HealthTimes> {
   const { health } = ctx.config;
   const results = await Promise.all(
     ctx.config.services.map(async (service: ServiceConfig) => {
@@ -47,9 +82,11 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
         { name: service.name, url: healthUrl(service, color) },
         {
           successes: health.successes,
+          stableMs: health.stableSec * 1000,
           intervalMs: health.intervalSec * 1000,
           timeoutMs: health.timeoutSec * 1000,
           failFast: () => crashReason(ctx, unit),
+          confirm: () => confirmRunning(ctx, color, [unit]),
           now: () => ctx.now().getTime(),
           sleep: ctx.sleep,
         },
@@ -73,7 +110,13 @@ export async function healthGate(ctx: Context, color: Color): Promise<Record<str
       details: details.join("\n"),
     });
   }
-  return Object.fromEntries(results.map((x) => [x.service.name, x.r.ok ? x.r.ms : -1]));
+  const times: HealthTimes = { ms: {}, firstHealthyMs: {} };
+  for (const { service, r } of results) {
+    if (!r.ok) continue;
+    times.ms[service.name] = r.ms;
+    times.firstHealthyMs[service.name] = r.firstHealthyMs;
+  }
+  return times;
 }
 
 /** One answer per service, no waiting: is this running color fit to take traffic right now? */

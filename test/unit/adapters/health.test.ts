@@ -1,62 +1,157 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpGet, waitHealthy } from "../../../src/adapters/health.js";
-import { ok, scriptedGet, status } from "../helpers/fakes.js";
+import { httpGet, waitHealthy, type Confirmation } from "../../../src/adapters/health.js";
+import { ok, scriptedGet, status, type FakeGet } from "../helpers/fakes.js";
 
 const target = { name: "api", url: "http://127.0.0.1:8000/health" };
-const fast = { successes: 3, intervalMs: 1, timeoutMs: 2000 };
+
+/** A clock only the wait moves: each sleep adds its ms, each answer `latency` ms. */
+function fakeClock(latency = 0) {
+  let t = 1_000_000;
+  return {
+    now: () => t,
+    sleep: async (ms: number) => void (t += ms),
+    /** Wraps a fake get so each answer takes `latency` ms of this clock. */
+    timed: (get: FakeGet): FakeGet => {
+      const timed = (async (url: string, opts?: { host?: string; timeoutMs?: number }) => {
+        t += latency;
+        return get(url, opts);
+      }) as FakeGet;
+      timed.calls = get.calls;
+      return timed;
+    },
+  };
+}
+
+/** The defaults: every 0.1 s, healthy for 0.5 s with at least 3 answers, 60 s to give up. */
+function opts(over: Partial<Parameters<typeof waitHealthy>[2]> = {}) {
+  const clock = fakeClock();
+  return { successes: 3, stableMs: 500, intervalMs: 100, timeoutMs: 60_000, ...clock, ...over };
+}
 
 describe("waitHealthy", () => {
-  it("is healthy after `successes` 2xx answers in a row, asking no more", async () => {
-    const get = scriptedGet([ok(), status(204), ok(), status(500)]);
-    const r = await waitHealthy(get, target, fast);
-    expect(r.ok).toBe(true);
-    expect(get.calls).toHaveLength(3);
+  it("passes once answers were 2xx for the stable window, not before, asking no more", async () => {
+    // 2xx at 0, 100, ..., 500 ms: the 6th answer closes the 0.5 s window.
+    const get = scriptedGet([ok(), status(204), ok(), ok(), ok(), ok(), status(500)]);
+    const r = await waitHealthy(get, target, opts());
+    expect(r).toEqual({ ok: true, ms: 500, firstHealthyMs: 0 });
+    expect(get.calls).toHaveLength(6);
     expect(get.calls.every((c) => c.url === target.url)).toBe(true);
   });
 
-  it("starts the streak again after a failure", async () => {
-    const get = scriptedGet([ok(), ok(), status(502), ok(), ok(), status(0, "ECONNRESET"), ok(), ok(), ok()]);
-    const r = await waitHealthy(get, target, fast);
-    expect(r.ok).toBe(true);
-    expect(get.calls).toHaveLength(9);
+  it("needs `successes` answers even when the window is shorter", async () => {
+    const get = scriptedGet([ok()]);
+    const r = await waitHealthy(get, target, opts({ stableMs: 0, successes: 3 }));
+    expect(r).toEqual({ ok: true, ms: 200, firstHealthyMs: 0 });
+    expect(get.calls).toHaveLength(3);
+  });
+
+  it("needs the window even when `successes` came sooner", async () => {
+    const get = scriptedGet([ok()]);
+    const r = await waitHealthy(get, target, opts({ stableMs: 1000, successes: 1, intervalMs: 250 }));
+    expect(r).toEqual({ ok: true, ms: 1000, firstHealthyMs: 0 });
+    expect(get.calls).toHaveLength(5);
+  });
+
+  it("passes on the first answer with stable = 0 and successes = 1", async () => {
+    const r = await waitHealthy(scriptedGet([ok()]), target, opts({ stableMs: 0, successes: 1 }));
+    expect(r).toEqual({ ok: true, ms: 0, firstHealthyMs: 0 });
+  });
+
+  it("starts the window again after any failure, and reports when the passing streak began", async () => {
+    const get = scriptedGet([
+      status(0, "ECONNREFUSED"),
+      ok(),
+      ok(),
+      ok(),
+      ok(),
+      status(502),
+      ok(),
+      ok(),
+      status(0, "timeout"),
+      ok(),
+    ]);
+    const r = await waitHealthy(get, target, opts());
+    // The streak that passed began with the 10th answer, at 900 ms, and lasted 500 ms.
+    expect(r).toEqual({ ok: true, ms: 1400, firstHealthyMs: 900 });
+    expect(get.calls).toHaveLength(15);
+  });
+
+  it("counts time from answer to answer, probes taking time included", async () => {
+    const clock = fakeClock(40);
+    const get = scriptedGet([ok()]);
+    const r = await waitHealthy(clock.timed(get), target, opts({ now: clock.now, sleep: clock.sleep }));
+    // Answers at 40, 180, 320, 460, 600 ms: 560 ms from the first to the last.
+    expect(r).toEqual({ ok: true, ms: 600, firstHealthyMs: 40 });
+    expect(get.calls).toHaveLength(5);
   });
 
   it("does not count redirects or client errors as healthy", async () => {
     const get = scriptedGet([status(301), status(404), status(199), ok()]);
-    const r = await waitHealthy(get, target, { ...fast, successes: 1 });
-    expect(r.ok).toBe(true);
+    const r = await waitHealthy(get, target, opts({ stableMs: 0, successes: 1 }));
+    expect(r).toEqual({ ok: true, ms: 300, firstHealthyMs: 300 });
     expect(get.calls).toHaveLength(4);
   });
 
-  it("reports the time it took", async () => {
-    const r = await waitHealthy(scriptedGet([ok()]), target, { ...fast, successes: 1 });
-    expect(r).toEqual({ ok: true, ms: expect.any(Number) });
-    if (r.ok) expect(r.ms).toBeGreaterThanOrEqual(0);
+  it("asks systemd only when the streak would pass, and starts over when it says so", async () => {
+    const get = scriptedGet([ok()]);
+    const verdicts: Confirmation[] = [{ reset: "demo-api@blue.service is activating" }, null];
+    let asked = 0;
+    const r = await waitHealthy(get, target, opts({ confirm: async () => verdicts[asked++] ?? null }));
+    // Passed at 500 ms, told to start over; the next streak began at 600 ms and passed at 1100 ms.
+    expect(r).toEqual({ ok: true, ms: 1100, firstHealthyMs: 600 });
+    expect(asked).toBe(2);
+    expect(get.calls).toHaveLength(12);
+  });
+
+  it("names the reset in the timeout message when systemd never agrees", async () => {
+    const r = await waitHealthy(
+      scriptedGet([ok()]),
+      target,
+      opts({ timeoutMs: 3000, confirm: async () => ({ reset: "demo-api@blue.service is reloading" }) }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      reason: "not healthy after 3 s (last: demo-api@blue.service is reloading)",
+    });
+  });
+
+  it("fails at once when systemd says the process that answered restarted", async () => {
+    const restarted = "demo-api@blue.service exited at start (status 1, 1 restarts, result exit-code)";
+    const get = scriptedGet([ok()]);
+    const r = await waitHealthy(get, target, opts({ confirm: async () => ({ fail: restarted }) }));
+    expect(r).toEqual({ ok: false, reason: restarted });
+    expect(get.calls).toHaveLength(6);
   });
 
   it("times out naming the last HTTP status", async () => {
     const get = scriptedGet([ok(), ok(), status(503)]);
-    const started = Date.now();
-    const r = await waitHealthy(get, target, { successes: 3, intervalMs: 5, timeoutMs: 150 });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-    expect(r).toEqual({ ok: false, reason: "not healthy after 0 s (last: HTTP 503)" });
-    expect(get.calls.length).toBeGreaterThan(3);
+    const r = await waitHealthy(get, target, opts({ timeoutMs: 2000 }));
+    expect(r).toEqual({ ok: false, reason: "not healthy after 2 s (last: HTTP 503)" });
+    expect(get.calls).toHaveLength(20);
   });
 
   it("times out naming the connection error when there was no HTTP answer", async () => {
     const get = scriptedGet([status(0, "connect ECONNREFUSED 127.0.0.1:8000")]);
-    const r = await waitHealthy(get, target, { successes: 1, intervalMs: 5, timeoutMs: 500 });
+    const r = await waitHealthy(get, target, opts({ timeoutMs: 500 }));
     expect(r).toEqual({
       ok: false,
       reason: "not healthy after 1 s (last: connect ECONNREFUSED 127.0.0.1:8000)",
     });
   });
 
+  it("does not pass when the window would close after the deadline", async () => {
+    const r = await waitHealthy(scriptedGet([ok()]), target, opts({ timeoutMs: 450 }));
+    expect(r).toEqual({
+      ok: false,
+      reason: "not healthy after 0 s (last: 2xx for only 0.4 s, 5 answers (stable = 0.5 s, successes = 3))",
+    });
+  });
+
   it("says so when nothing answered before the deadline", async () => {
     const get = scriptedGet([ok()]);
-    const r = await waitHealthy(get, target, { successes: 1, intervalMs: 1, timeoutMs: 0 });
+    const r = await waitHealthy(get, target, opts({ timeoutMs: 0 }));
     expect(r).toEqual({ ok: false, reason: "not healthy after 0 s (last: no answer yet)" });
     expect(get.calls).toHaveLength(0);
   });
@@ -65,23 +160,35 @@ describe("waitHealthy", () => {
     const get = scriptedGet([ok(), status(0, "refused")]);
     let asked = 0;
     const r = await waitHealthy(get, target, {
-      ...fast,
-      timeoutMs: 60_000,
+      ...opts(),
       failFast: async () => (++asked >= 2 ? "demo-api@blue.service exited at start" : null),
     });
     expect(r).toEqual({ ok: false, reason: "demo-api@blue.service exited at start" });
-    // Asked only after failures: the first answer was a success.
-    expect(get.calls).toHaveLength(3);
+    // Asked only after failures (the first answer was a success), and at most every 0.5 s:
+    // after the failures at 100 and 600 ms.
     expect(asked).toBe(2);
+    expect(get.calls).toHaveLength(7);
   });
 
   it("gives each request a timeout of 4 intervals, at least 1 s", async () => {
     const a = scriptedGet([ok()]);
-    await waitHealthy(a, target, { successes: 1, intervalMs: 100, timeoutMs: 1000 });
+    await waitHealthy(a, target, opts({ successes: 1, stableMs: 0, intervalMs: 100 }));
     expect(a.calls[0]!.opts).toEqual({ timeoutMs: 1000 });
     const b = scriptedGet([ok()]);
-    await waitHealthy(b, target, { successes: 1, intervalMs: 500, timeoutMs: 1000 });
+    await waitHealthy(b, target, opts({ successes: 1, stableMs: 0, intervalMs: 500 }));
     expect(b.calls[0]!.opts).toEqual({ timeoutMs: 2000 });
+  });
+
+  it("keeps the real clock by default", async () => {
+    const started = Date.now();
+    const r = await waitHealthy(scriptedGet([ok()]), target, {
+      successes: 2,
+      stableMs: 30,
+      intervalMs: 10,
+      timeoutMs: 2000,
+    });
+    expect(r.ok).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
   });
 });
 

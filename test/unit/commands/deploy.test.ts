@@ -110,6 +110,12 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
     expect(h.host.served).toEqual({ color: "blue", sha: sha("a") });
     expect((await h.state()).live).toMatchObject({ color: "blue", sha: sha("a") });
     expect(h.printed.at(-1)).toBe(`deployed ${sha("a").slice(0, 12)} to blue`);
+    // The health step's line says, per service, when the answers that passed began.
+    const health = h.records.find((r) => r.step === "health" && typeof r.ms === "number");
+    expect(health).toMatchObject({
+      msg: expect.stringMatching(/^✓ health/),
+      firstHealthy: { api: expect.any(Number), web: expect.any(Number) },
+    });
   });
 
   it("prints as its plan exactly the steps a deploy then runs", async () => {
@@ -193,13 +199,13 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
 
   it("a release that fails after the switch is switched back (exit 3): blue serves, green drained and stopped", async () => {
     const h = await blueLive();
-    // healthy for the gate, then not: the watch sees it after the switch
+    // healthy for the gate (0.5 s at one answer every 0.1 s: 6 answers), then not: the watch sees it
     let asked = 0;
     const get = h.ctx.get;
     const ctx: Context = {
       ...h.ctx,
       get: (url, o) =>
-        url.includes(":8001/") && ++asked > 3 ? Promise.resolve({ status: 503, body: "" }) : get(url, o),
+        url.includes(":8001/") && ++asked > 6 ? Promise.resolve({ status: 503, body: "" }) : get(url, o),
     };
     const e = await failureOf(deploy(ctx, h.opts()));
     expect(e).toMatchObject({ code: "ROLLED_BACK", exitCode: 3 });

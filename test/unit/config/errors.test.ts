@@ -413,6 +413,31 @@ describe("[health], [nginx], [switch]", () => {
     );
   });
 
+  it.each(["-1", "soon", "1e3", "86401"])("rejects stable = %j", (value) => {
+    expect(problemOf(withLines("[health]", `stable = ${value}`))).toBe(
+      `[health] stable: must be a number of seconds (0 or more), at most 86400, got ${JSON.stringify(value)}`,
+    );
+  });
+
+  it.each([
+    ["stable = 60", "60"],
+    ["stable = 61", "60"],
+    ["timeout = 0.5", "0.5"],
+    ["timeout = 2\nstable = 2.5", "2"],
+  ])("rejects %j: stable must be shorter than timeout", (lines, timeout) => {
+    expect(problemOf(withLines("[health]", lines))).toBe(
+      `[health] stable: must be less than [health] timeout (${timeout} s), or no service could pass in time; e.g. stable = 0.5`,
+    );
+  });
+
+  it("takes stable = 0, and a stable just under timeout", () => {
+    expect(parseConfig(withLines("[health]", "stable = 0"), SOURCE).health.stableSec).toBe(0);
+    expect(parseConfig(withLines("[health]", "timeout = 2", "stable = 1.9"), SOURCE).health).toMatchObject({
+      timeoutSec: 2,
+      stableSec: 1.9,
+    });
+  });
+
   it.each(["0", "1.5", "many", "101"])("rejects successes = %j", (value) => {
     expect(problemOf(withLines("[health]", `successes = ${value}`))).toBe(
       `[health] successes: must be a whole number from 1 to 100, got ${JSON.stringify(value)}`,

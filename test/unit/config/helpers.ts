@@ -36,7 +36,8 @@ websocket = true
 
 [health]
 timeout = 60                      ; seconds, > 0
-interval = 0.5                    ; seconds, > 0
+interval = 0.1                    ; seconds, > 0
+stable = 0.5                      ; seconds >= 0, < timeout
 successes = 3                     ; integer >= 1
 
 [nginx]

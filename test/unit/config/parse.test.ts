@@ -47,7 +47,7 @@ describe("parseConfig: valid files", () => {
         secretMinLength: 16,
       },
       services: DEFAULT_SERVICES,
-      health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
+      health: { timeoutSec: 60, intervalSec: 0.1, stableSec: 0.5, successes: 3 },
       nginx: {
         listen: 80,
         serverName: "_",
@@ -97,7 +97,7 @@ describe("parseConfig: valid files", () => {
         secretMinLength: 16,
       },
       services: DEFAULT_SERVICES,
-      health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
+      health: { timeoutSec: 60, intervalSec: 0.1, stableSec: 0.5, successes: 3 },
       nginx: {
         listen: 80,
         serverName: "_",
@@ -219,6 +219,7 @@ env_file = /etc/shop/env
 [health]
 timeout = 90.5
 interval = .25
+stable = 2
 successes = 1
 [nginx]
 listen = 8080
@@ -238,7 +239,7 @@ watch = 0
       requirements: "deploy/requirements-prod.txt",
       envFile: "/etc/shop/env",
     });
-    expect(config.health).toEqual({ timeoutSec: 90.5, intervalSec: 0.25, successes: 1 });
+    expect(config.health).toEqual({ timeoutSec: 90.5, intervalSec: 0.25, stableSec: 2, successes: 1 });
     expect(config.nginx).toEqual({
       listen: 8080,
       serverName: "shop.example.com www.shop.example.com",

@@ -58,7 +58,9 @@ describe("planDeploy", () => {
     expect(detail(p, "units")).toBe("write /etc/systemd/system/demo-api@.service; daemon-reload");
     expect(detail(p, "ports")).toBe(":8000, :8501 free, or held by blue's own units");
     expect(detail(p, "start")).toBe("restart api :8000, web :8501");
-    expect(detail(p, "health")).toBe("3 answers in a row from /health, /_stcore/health within 60 s");
+    expect(detail(p, "health")).toBe(
+      "healthy for 0.5 s (>= 3 answers, every 0.1 s) from /health, /_stcore/health within 60 s",
+    );
     expect(detail(p, "switch nginx")).toBe("blue, nginx -t, reload, confirm");
     expect(detail(p, "watch")).toBe("health of blue for 10 s; failure fails the run");
   });

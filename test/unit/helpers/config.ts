@@ -42,7 +42,7 @@ export function testConfig(patch?: (config: Config) => void): Config {
       secretMinLength: 16,
     },
     services: [structuredClone(API), structuredClone(WEB)],
-    health: { timeoutSec: 60, intervalSec: 0.5, successes: 3 },
+    health: { timeoutSec: 60, intervalSec: 0.1, stableSec: 0.5, successes: 3 },
     nginx: {
       listen: 80,
       serverName: "_",

@@ -70,11 +70,11 @@ export async function fakeHost(
       const color = colorOfUnit(rest.at(-1) ?? "");
       return { exitCode: color === null || host.active[color] ? 0 : 3 };
     }
-    // activeStates(): one block per unit, as systemd prints them
-    if (verb === "show" && rest[0] === "--property=Id,ActiveState") {
+    // activeStates() and statuses(): one block per unit, as systemd prints them; never restarted
+    if (verb === "show" && rest[0]?.startsWith("--property=Id,ActiveState")) {
       const blocks = rest.slice(1).map((unit) => {
         const color = colorOfUnit(unit);
-        return `Id=${unit}\nActiveState=${color && host.active[color] ? "active" : "inactive"}`;
+        return `Id=${unit}\nActiveState=${color && host.active[color] ? "active" : "inactive"}\nNRestarts=0`;
       });
       return { stdout: blocks.join("\n\n") };
     }

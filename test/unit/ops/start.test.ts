@@ -4,43 +4,105 @@ import type { HttpGet } from "../../../src/adapters/health.js";
 import { RfError } from "../../../src/errors.js";
 import { checkPorts, healthGate, quickHealthy, startColor, stopColor } from "../../../src/ops/start.js";
 import { testConfig } from "../helpers/config.js";
-import { fakeContext, fakeGet, fakeRunner, ok, status, type FakeRunner } from "../helpers/fakes.js";
+import {
+  failureOf,
+  fakeContext,
+  fakeGet,
+  fakeRunner,
+  ok,
+  status,
+  type FakeRunner,
+} from "../helpers/fakes.js";
 
+const PROPS = "ActiveState,SubState,MainPID,NRestarts,Result,ExecMainStatus";
 const commands = (run: FakeRunner) => run.calls.map((c) => [c.file, ...c.args].join(" "));
 
-/** Health kept short: 1 ms between checks, 0.2 s to give up, 2 successes. */
+/** Health kept short: 1 ms between checks, 5 ms stable, 0.2 s to give up, 2 successes. */
 function ctxWith(parts: { get?: HttpGet; run?: FakeRunner }, patch?: (c: Config) => void) {
   const config = testConfig((c) => {
-    c.health = { timeoutSec: 0.2, intervalSec: 0.001, successes: 2 };
+    c.health = { timeoutSec: 0.2, intervalSec: 0.001, stableSec: 0.005, successes: 2 };
     patch?.(c);
   });
   return fakeContext(config, { get: parts.get, run: parts.run ?? fakeRunner() });
 }
 
-/** systemctl show / journalctl answers of a unit that is running, or that crashed. */
-function systemd(state: "running" | "crashed"): FakeRunner {
+const RUNNING = "ActiveState=active\nSubState=running\nNRestarts=0\nResult=success\nExecMainStatus=0";
+const CRASHED = "ActiveState=failed\nSubState=failed\nNRestarts=0\nResult=exit-code\nExecMainStatus=1";
+const RESTARTED = "ActiveState=active\nSubState=running\nNRestarts=1\nResult=success\nExecMainStatus=1";
+const STARTING = "ActiveState=activating\nSubState=start\nNRestarts=0\nResult=success\nExecMainStatus=0";
+
+/**
+ * systemctl show / journalctl answers of units that are running, crashed, or restarted by systemd;
+ * `state` may change with each question (the count of `show`s so far).
+ */
+function systemd(state: "running" | "crashed" | "restarted" | ((shows: number) => string)): FakeRunner {
+  let shows = 0;
+  const props = (): string => {
+    const s = typeof state === "function" ? state(shows) : state;
+    return { running: RUNNING, crashed: CRASHED, restarted: RESTARTED }[s] ?? STARTING;
+  };
   return fakeRunner((file, args) => {
     if (file === "journalctl") return { stdout: `journal of ${args[1]}\nTraceback: boom` };
     if (file === "systemctl" && args[0] === "show") {
-      return state === "running"
-        ? { stdout: "ActiveState=activating\nSubState=start\nNRestarts=0\nResult=success\nExecMainStatus=0" }
-        : { stdout: "ActiveState=failed\nSubState=failed\nNRestarts=0\nResult=exit-code\nExecMainStatus=1" };
+      shows += 1;
+      const p = props();
+      // statuses(): --property=Id,... then the units, one Id'd block each; status(): one unit first
+      if (args[1]?.startsWith("--property=Id,")) {
+        return {
+          stdout: args
+            .slice(2)
+            .map((u) => `Id=${u}\n${p}`)
+            .join("\n\n"),
+        };
+      }
+      return { stdout: p };
     }
     return {};
   });
 }
 
 describe("healthGate", () => {
-  it("passes when every service answers 2xx enough times, giving each one's time", async () => {
+  it("passes when every service answered 2xx long enough and systemd agrees, giving each one's times", async () => {
     const get = fakeGet(() => ok());
-    const ctx = ctxWith({ get, run: systemd("running") });
-    const times = await healthGate(ctx, "green");
-    expect(Object.keys(times).sort()).toEqual(["api", "web"]);
-    expect(Object.values(times).every((ms) => ms >= 0)).toBe(true);
+    const run = systemd("running");
+    const times = await healthGate(ctxWith({ get, run }), "green");
+    expect(Object.keys(times.ms).sort()).toEqual(["api", "web"]);
+    expect(Object.keys(times.firstHealthyMs).sort()).toEqual(["api", "web"]);
+    for (const name of ["api", "web"]) {
+      expect(times.ms[name]).toBeGreaterThanOrEqual(5);
+      expect(times.firstHealthyMs[name]).toBeGreaterThanOrEqual(0);
+      expect(times.firstHealthyMs[name]).toBeLessThanOrEqual(times.ms[name]!);
+    }
     expect(new Set(get.calls.map((c) => c.url))).toEqual(
       new Set(["http://127.0.0.1:8001/health", "http://127.0.0.1:8502/_stcore/health"]),
     );
-    expect(get.calls).toHaveLength(4);
+    // systemd asked once per service, when it would pass, about the color's units in one show
+    const shows = commands(run).filter((c) => c.startsWith("systemctl show"));
+    expect(shows).toEqual([
+      `systemctl show --property=Id,${PROPS} demo-api@green.service demo-web@green.service`,
+      `systemctl show --property=Id,${PROPS} demo-api@green.service demo-web@green.service`,
+    ]);
+  });
+
+  it("starts a service's streak over while its unit is not active yet", async () => {
+    const get = fakeGet(() => ok());
+    // The first show of each service says activating, later ones active.
+    const run = systemd((shows) => (shows <= 2 ? "starting" : "running"));
+    const times = await healthGate(ctxWith({ get, run }), "blue");
+    expect(Object.keys(times.ms).sort()).toEqual(["api", "web"]);
+    expect(commands(run).filter((c) => c.startsWith("systemctl show"))).toHaveLength(4);
+  });
+
+  it("fails as HEALTH when the process that answered was restarted by systemd", async () => {
+    const get = fakeGet(() => ok());
+    const ctx = ctxWith({ get, run: systemd("restarted") }, (c) => (c.health.timeoutSec = 60));
+    const started = Date.now();
+    const e = await failureOf(healthGate(ctx, "blue"));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(e.code).toBe("HEALTH");
+    expect(e.message).toBe(
+      "the blue api never became healthy: demo-api@blue.service exited at start (status 1, 1 restarts, result success)",
+    );
   });
 
   it("fails as HEALTH naming the service, with its journal, when it never gets healthy", async () => {
