@@ -1,4 +1,4 @@
-// npm run bench [-- --runs N] [-- --out FILE]
+// npm run bench [-- --profile light|heavy] [-- --runs N] [-- --out FILE]
 //
 // Measures rf-agent's deploys and rollbacks against the "naive" way (git pull + systemctl restart) on
 // one disposable server (scripts/server.sh) with the example app, under the same load (scripts/load.mjs)
@@ -13,27 +13,50 @@
 // moment), analysis.ts (windows, totals, ratios, targets), table.ts (the printed report), report.ts
 // (formatting), waiting.ts (waits and line readers). The server, load and origin are the lab's
 // (scripts/lab), shared with the integration tests and the demo.
-import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { baseConfig, writeAgentConfig } from "../scripts/lab/config.js";
-import { startLoad, type Load } from "../scripts/lab/load.js";
+import { startLoad, type Load, type LoadSamples } from "../scripts/lab/load.js";
 import { createOrigin, pushVersion } from "../scripts/lab/origin.js";
 import { REPO_ROOT, SERVER_SH, TestServer } from "../scripts/lab/server.js";
-import { analyse, breakdown, outsideWindows, ratiosOf, targetsOf, totals } from "./analysis.js";
+import {
+  addLatency,
+  analyse,
+  breakdown,
+  outsideWindows,
+  pooledLatency,
+  ratiosOf,
+  targetsOf,
+  totals,
+} from "./analysis.js";
+import { timelineSvg } from "./chart.js";
+import { onWallClock } from "./latency.js";
 import { LoadTap } from "./load-tap.js";
 import { asNaive, NAIVE, NAIVE_SITE, naiveUnit, prepareNaive, switchToNaive } from "./naive.js";
 import { Bench } from "./operations.js";
 import { Poller } from "./poller-samples.js";
 import { naiveRuns, rfAgentRuns } from "./scenarios.js";
 import { fmtMs } from "./report.js";
-import { LOAD, METHOD, POLL_MS, PREP_VERSION, SETTLE_MS, SWITCH, WARMUP_MS } from "./settings.js";
+import {
+  METHOD,
+  POLL_MS,
+  PREP_VERSION,
+  PROFILES,
+  SETTLE_MS,
+  STEADY_MS,
+  SWITCH,
+  WARMUP_MS,
+  type ProfileName,
+} from "./settings.js";
 import { reportLines } from "./table.js";
+import { timelinePanels } from "./timeline.js";
 import { say, sleep, waitFor } from "./waiting.js";
 
 interface Args {
+  profile: ProfileName;
   runs: number;
   out: string;
   name: string;
@@ -43,6 +66,7 @@ function args(): Args {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
+      profile: { type: "string" },
       runs: { type: "string" },
       out: { type: "string" },
       name: { type: "string" },
@@ -52,31 +76,37 @@ function args(): Args {
   });
   if (values.help) {
     process.stdout.write(
-      "usage: npm run bench -- [--runs N] [--out FILE] [--name SERVER]\n" +
+      "usage: npm run bench -- [--profile light|heavy] [--runs N] [--out FILE] [--name SERVER]\n" +
+        `  --profile P    the load: light (${PROFILES.light.describe}, default) or heavy (${PROFILES.heavy.describe})\n` +
         "  --runs N       deploy+rollback pairs per phase (default 5)\n" +
-        "  --out FILE     JSON results (default bench-results/bench-<timestamp>.json)\n" +
+        "  --out FILE     JSON results (default bench-results/bench-<profile>-<timestamp>.json; the SVG timeline beside it)\n" +
         "  --name SERVER  disposable server name (default $RF_BENCH_SERVER or rf-bench-<pid>)\n",
     );
     process.exit(0);
   }
+  const profile = values.profile ?? "light";
+  if (profile !== "light" && profile !== "heavy")
+    throw new Error(`--profile must be light or heavy, got ${profile}`);
   const runs = values.runs === undefined ? 5 : Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs must be a whole number >= 1, got ${values.runs}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const out = path.resolve(
     process.env.INIT_CWD ?? process.cwd(),
-    values.out ?? path.join("bench-results", `bench-${stamp}.json`),
+    values.out ?? path.join("bench-results", `bench-${profile}-${stamp}.json`),
   );
   const name = values.name ?? process.env.RF_BENCH_SERVER ?? `rf-bench-${process.pid}`;
-  return { runs, out, name };
+  return { profile, runs, out, name };
 }
 
 async function main(): Promise<number> {
   const opts = args();
+  const profile = PROFILES[opts.profile];
   const startedAt = new Date();
   const others = (await execa("bash", [SERVER_SH, "list"], { reject: false })).stdout.trim();
   const meta = {
     startedAt: startedAt.toISOString(),
+    profile: opts.profile,
     runs: opts.runs,
     server: opts.name,
     host: { cpus: os.cpus().length, loadavgAtStart: os.loadavg(), node: process.version },
@@ -87,12 +117,13 @@ async function main(): Promise<number> {
     switch: SWITCH,
     health: agentIni.health,
     services: { api: agentIni["service.api"], web: agentIni["service.web"] },
-    load: LOAD,
+    load: profile.load,
     pollMs: POLL_MS,
+    steadyMs: STEADY_MS,
     settleMs: SETTLE_MS,
     warmupMs: WARMUP_MS,
   };
-  say(`server ${opts.name}, ${opts.runs} runs; results to ${opts.out}`);
+  say(`profile ${opts.profile}, server ${opts.name}, ${opts.runs} runs; results to ${opts.out}`);
   if (meta.otherServersAtStart.length)
     say(`note: other servers running on this host: ${meta.otherServersAtStart.join(", ")}`);
 
@@ -150,7 +181,9 @@ async function main(): Promise<number> {
     poller = new Poller(server);
     bench.poller = poller;
     await waitFor("the poller to see the first version", () => bench.ready(initialVersion, 0, 0), 60_000);
-    load = startLoad(server, LOAD);
+    // The server sees this checkout: the load writes its samples where the bench reads them.
+    const samplesFile = path.join(build, "load-samples.json");
+    load = startLoad(server, { ...profile.load, samples: samplesFile });
     bench.tap = new LoadTap(server, load);
     await bench.tap.started();
     say(`load running; warming up ${WARMUP_MS / 1000} s`);
@@ -197,6 +230,8 @@ async function main(): Promise<number> {
     // ---- analysis
     const align = bench.tap.alignment();
     analyse(bench, summary, align.startEpoch);
+    const lat = onWallClock(JSON.parse(readFileSync(samplesFile, "utf8")) as LoadSamples, align.startEpoch);
+    addLatency(bench.ops, lat);
     const rfOps = bench.ops.filter((o) => o.phase === "rf-agent");
     const nvOps = bench.ops.filter((o) => o.phase === "naive");
     const rfT = totals(rfOps);
@@ -208,7 +243,8 @@ async function main(): Promise<number> {
       loadStopAsked,
     });
     const ratios = ratiosOf(rfOps, nvOps);
-    const targets = targetsOf(rfOps, opts.runs);
+    const latency = { rfAgent: pooledLatency(rfOps, lat), naive: pooledLatency(nvOps, lat) };
+    const targets = targetsOf(rfOps, opts.runs, profile, latency.rfAgent);
     const parts = {
       deploy: breakdown(rfOps.filter((o) => o.op === "deploy")),
       rollback: breakdown(rfOps.filter((o) => o.op === "rollback")),
@@ -216,6 +252,8 @@ async function main(): Promise<number> {
 
     // ---- print
     const out = reportLines({
+      profile,
+      latency,
       runs: opts.runs,
       server: opts.name,
       cpus: meta.host.cpus,
@@ -270,6 +308,16 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(opts.out), { recursive: true });
     writeFileSync(opts.out, JSON.stringify(result, null, 2) + "\n");
     process.stdout.write(`results: ${opts.out}\n`);
+    const svg = opts.out.replace(/\.json$/, "") + ".svg";
+    const panels = timelinePanels(bench.ops, lat, bench.poller);
+    writeFileSync(
+      svg,
+      await timelineSvg(panels, {
+        title: `One deploy and one rollback: rf-agent against git pull + systemctl restart (${opts.profile} load)`,
+        subtitle: `${profile.describe}, through nginx, on a ${meta.host.cpus}-core machine; rf-agent [switch] standby=${SWITCH.standby} s`,
+      }),
+    );
+    process.stdout.write(`timeline: ${svg}\n`);
     return targets.every((t) => t.pass) ? 0 : 1;
   } finally {
     if (load) await load.stop().catch(() => undefined);

@@ -6,6 +6,7 @@ import type { LoadSummary } from "../scripts/lab/load.js";
 import { logRecords } from "../scripts/lab/log-records.js";
 import type { TestServer } from "../scripts/lab/server.js";
 import type { LoadTap, Snapshot } from "./load-tap.js";
+import type { WindowLatency } from "./latency.js";
 import type { Poller } from "./poller-samples.js";
 import { fmtMs, type FailureWindow } from "./report.js";
 import { SETTLE_MS, SWITCH, TRIGGER } from "./settings.js";
@@ -17,6 +18,35 @@ export interface StepTime {
   ok: boolean;
   /** ms from the command start to the step's end, from rf-agent's log line */
   endMs: number | null;
+}
+
+/** The longest stretch of a run that no step names: ms, and the step it follows. */
+export interface UnnamedGap {
+  ms: number;
+  after: string;
+}
+
+/**
+ * Where a run's time is not named by a step: the stretches of [0, entry.ms] that no step's
+ * [at, at + ms] covers (steps that run together overlap). The process's start-up before the run is
+ * named by its own field (startupMs). Null for an entry without step start times.
+ */
+export function unnamedGap(entry: Pick<HistoryEntry, "ms" | "steps">): UnnamedGap | null {
+  const steps = entry.steps.filter((s) => typeof s.at === "number");
+  if (steps.length !== entry.steps.length) return null;
+  const sorted = [...steps].sort((a, b) => a.at! - b.at!);
+  let worst: UnnamedGap = { ms: 0, after: "run start" };
+  let end = 0;
+  let last = "run start";
+  for (const s of sorted) {
+    if (s.at! - end > worst.ms) worst = { ms: s.at! - end, after: last };
+    if (s.at! + s.ms >= end) {
+      end = s.at! + s.ms;
+      last = s.step;
+    }
+  }
+  if (entry.ms - end > worst.ms) worst = { ms: entry.ms - end, after: `${last} (to the run's end)` };
+  return worst;
 }
 
 export type Phase = "rf-agent" | "naive";
@@ -60,6 +90,17 @@ export interface Op {
   switchConfirmedMs?: number | null;
   healthMs?: number | null;
   startStepMs?: number | null;
+  /** the app's own start: from the start step's start to the slowest service's first healthy answer */
+  appStartToFirstHealthyMs?: number | null;
+  /** code-only deploy: time to new version minus appStartToFirstHealthyMs */
+  deployOverheadMs?: number | null;
+  /** history's longest stretch that no step names */
+  unnamedGap?: UnnamedGap | null;
+  /** process start to the run's start (history startupMs) */
+  startupMs?: number | null;
+  /** epoch ms of the switch (rf-agent: the switch step's start; naive: the command's start) */
+  switchEpoch?: number | null;
+  switchEndEpoch?: number | null;
   warmRollback?: boolean;
   /** true if rf-agent ran pip in this operation (then it was not code-only for rf-agent) */
   pipRan?: boolean;
@@ -75,6 +116,8 @@ export interface Op {
     versionsSeen: string[];
   };
   timeToNewVersionFromLoadMs?: number | null;
+  /** request latency: the steady state just before the command, and the second around the switch */
+  latency?: { steady: WindowLatency; aroundSwitch: WindowLatency | null };
   /** the load's failures and drops in this window, as ms from the command start (same order as load.*) */
   failuresMsFromStart?: number[];
   dropsMsFromStart?: number[];
@@ -174,6 +217,8 @@ export class Bench {
       .between("v", op.startEpoch, Infinity)
       .find((x) => x.st === 200 && x.v.startsWith(`${op.expectVersion}/`));
     op.timeToNewVersionMs = first ? first.r - op.startEpoch : null;
+    if (op.op === "deploy" && op.appStartToFirstHealthyMs != null && op.timeToNewVersionMs !== null)
+      op.deployOverheadMs = op.timeToNewVersionMs - op.appStartToFirstHealthyMs;
     const until = op.readyEpoch ?? Date.now();
     const health = this.poller.between("h", op.startEpoch, until);
     const lastBad = health.map((x) => x.st === 200).lastIndexOf(false);
@@ -217,6 +262,16 @@ export class Bench {
     const healthMs = steps.find((s) => s.step === "health")?.ms ?? null;
     const switchConfirmedMs = switchStep?.endMs ?? null;
     const wallMs = endEpoch - startEpoch;
+    // The health step's log line says when each service first answered (ms from the step's start).
+    const health = steps.find((s) => s.step === "health" && s.ok);
+    const start = steps.find((s) => s.step === "start" && s.ok);
+    const first = logs.find((l) => l.step === "health" && typeof l.ms === "number")?.firstHealthy;
+    const firstMs =
+      first && typeof first === "object" ? Math.max(...Object.values(first as Record<string, number>)) : null;
+    const appStartToFirstHealthyMs =
+      health?.endMs != null && start?.endMs != null && firstMs !== null && Number.isFinite(firstMs)
+        ? health.endMs - health.ms + firstMs - (start.endMs - start.ms)
+        : null;
     return this.finishOp({
       phase: "rf-agent",
       run,
@@ -247,6 +302,11 @@ export class Bench {
       switchConfirmedMs,
       healthMs,
       startStepMs: steps.find((s) => s.step === "start")?.ms ?? null,
+      appStartToFirstHealthyMs,
+      unnamedGap: matched ? unnamedGap(matched) : null,
+      startupMs: matched?.startupMs ?? null,
+      switchEpoch: switchStep?.endMs != null ? startEpoch + switchStep.endMs - switchStep.ms : null,
+      switchEndEpoch: switchStep?.endMs != null ? startEpoch + switchStep.endMs : null,
       pipRan: steps.some((s) => s.step.includes("pip")),
       warmRollback: kind === "rollback" ? !steps.some((s) => s.step === "health") : undefined,
       agentOverheadWallMs: kind === "deploy" && healthMs !== null ? wallMs - healthMs : null,
@@ -293,6 +353,8 @@ export class Bench {
       stderrTail: r.exitCode === 0 ? "" : tail(r.stderr),
       prepMs,
       startSnap,
+      switchEpoch: startEpoch,
+      switchEndEpoch: endEpoch,
     });
   }
 }

@@ -4,15 +4,51 @@ import type { LoadOptions } from "../scripts/lab/load.js";
 
 /** [switch] of agent.ini: standby 120 s so every rollback finds the old color still warm. */
 export const SWITCH = { grace: 2, drain: 15, standby: 120, watch: 3 } as const;
-/** Steady load for the whole measured run: HTTP to both services + Streamlit websocket sessions. */
-export const LOAD: LoadOptions = { rps: 20, sessions: 4, sessionMin: 2, sessionMax: 6 };
+export type ProfileName = "light" | "heavy";
+
+/** A load profile: the load for the whole measured run, and the targets that hold under it. */
+export interface Profile {
+  name: ProfileName;
+  /** HTTP to both services + Streamlit websocket sessions, for the whole measured run. */
+  load: LoadOptions;
+  describe: string;
+  /** rollback within standby, command start to old version served: this statistic below this many ms */
+  rollback: { stat: "median" | "p95"; belowMs: number };
+}
+
+export const PROFILES: Record<ProfileName, Profile> = {
+  light: {
+    name: "light",
+    load: { rps: 20, sessions: 4, sessionMin: 2, sessionMax: 6 },
+    describe: "20 req/s + 4 Streamlit sessions (2-6 s each)",
+    rollback: { stat: "median", belowMs: 500 },
+  },
+  heavy: {
+    name: "heavy",
+    // Each connection sends its next request as soon as the last is answered: as much as the host takes.
+    load: { rps: 0, connections: 8, sessions: 10, sessionMin: 5, sessionMax: 15 },
+    describe: "8 connections back to back (a closed loop) + 10 Streamlit sessions (5-15 s each)",
+    rollback: { stat: "p95", belowMs: 1000 },
+  },
+};
+
 export const POLL_MS = 50;
 /** Quiet time after an operation is done and serving before the next one starts. */
 export const SETTLE_MS = 2000;
+/** Quiet load before each operation's command: its steady-state latency. */
+export const STEADY_MS = 1500;
+/** The second around a switch: from this long before the switch step starts ... */
+export const AROUND_SWITCH_BEFORE_MS = 250;
+/** ... to this long after it starts (or the step's end, if later). */
+export const AROUND_SWITCH_AFTER_MS = 750;
+/** p99 around a switch may be at most this many times the steady state's. */
+export const SWITCH_P99_FACTOR = 2;
+/** The longest stretch of a deploy or rollback that no step of its history names. */
+export const UNNAMED_GAP_TARGET_MS = 100;
 export const WARMUP_MS = 5000;
 export const READY_TIMEOUT_MS = 180_000;
-export const ROLLBACK_TARGET_MS = 1000;
-export const DEPLOY_OVERHEAD_TARGET_MS = 1500;
+/** code-only deploy: command start to new version served, minus the app's own start-to-first-healthy */
+export const DEPLOY_OVERHEAD_TARGET_MS = 1000;
 export const TRIGGER = { RF_AGENT_TRIGGER: "bench" };
 /** Deployed to the other color (and rolled back) before the measured runs, so it has its venv. */
 export const PREP_VERSION = "1.1.0";

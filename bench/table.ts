@@ -1,9 +1,35 @@
 // The printed report: the results table (one row per operation, one of totals per phase) and the
 // lines around it: settings, what was not a measured run, outside windows, ratios and targets.
-import { totals, type outsideWindows, type ratiosOf, type targetsOf } from "./analysis.js";
+import {
+  figures,
+  statOf,
+  totals,
+  type outsideWindows,
+  type pooledLatency,
+  type ratiosOf,
+  type targetsOf,
+} from "./analysis.js";
 import type { Op } from "./operations.js";
 import { fmtMs, mean, renderTable } from "./report.js";
-import { LOAD, POLL_MS, SWITCH } from "./settings.js";
+import { POLL_MS, SWITCH, type Profile } from "./settings.js";
+
+/** Median and p95 of each figure, for each kind of operation of both phases. */
+export function summaryTable(rfOps: Op[], nvOps: Op[]): string {
+  const kinds = [
+    ["rf-agent deploy", rfOps.filter((o) => o.op === "deploy")],
+    ["rf-agent rollback", rfOps.filter((o) => o.op === "rollback")],
+    ["naive deploy", nvOps.filter((o) => o.op === "deploy")],
+    ["naive rollback", nvOps.filter((o) => o.op === "rollback")],
+  ] as const;
+  const columns = kinds.map(([, ops]) => figures(ops));
+  const cell = (xs: (number | null | undefined)[]) => {
+    const m = statOf(xs, "median");
+    const p = statOf(xs, "p95");
+    return m === null ? "-" : `${Math.round(m)} / ${Math.round(p!)}`;
+  };
+  const rows = (columns[0] ?? []).map((f, i) => [f.figure, ...columns.map((c) => cell(c[i]?.values ?? []))]);
+  return renderTable(["median / p95", ...kinds.map(([k]) => k)], rows);
+}
 
 export function opRows(ops: Op[]): string[][] {
   const s = (ms: number | null | undefined) => (typeof ms === "number" ? (ms / 1000).toFixed(2) : "-");
@@ -70,6 +96,7 @@ export const HEADER = [
 
 /** What the report says beyond the operations themselves. */
 export interface ReportInput {
+  profile: Profile;
   runs: number;
   server: string;
   cpus: number;
@@ -86,11 +113,13 @@ export interface ReportInput {
   rfNginxErrors: number;
   ratios: ReturnType<typeof ratiosOf>;
   targets: ReturnType<typeof targetsOf>;
+  latency: { rfAgent: ReturnType<typeof pooledLatency>; naive: ReturnType<typeof pooledLatency> } | null;
 }
 
 /** The report's lines, as printed and as kept in the JSON's `table`. */
 export function reportLines(r: ReportInput): string[] {
   const {
+    profile,
     runs,
     server,
     cpus,
@@ -108,7 +137,7 @@ export function reportLines(r: ReportInput): string[] {
   const out: string[] = [];
   out.push("");
   out.push(
-    `rf-agent bench: ${runs} runs, server ${server}, ${cpus} cpus, load ${LOAD.rps} req/s + ${LOAD.sessions} ws sessions (${LOAD.sessionMin}-${LOAD.sessionMax} s)`,
+    `rf-agent bench, profile ${profile.name}: ${runs} runs, server ${server}, ${cpus} cpus, load ${profile.describe}`,
   );
   out.push(
     `agent.ini [switch]: standby=${SWITCH.standby} watch=${SWITCH.watch} grace=${SWITCH.grace} drain=${SWITCH.drain}; [health]: interval=${health?.interval} successes=${health?.successes}`,
@@ -154,6 +183,18 @@ export function reportLines(r: ReportInput): string[] {
   const pip = rfOps.filter((o) => o.pipRan);
   if (pip.length)
     out.push(`  WARNING: rf-agent ran pip in ${pip.length} measured operation(s): not code-only`);
+  out.push("");
+  out.push(summaryTable(rfOps, nvOps));
+  if (r.latency) {
+    const l = (w: ReturnType<typeof pooledLatency>["steady"]) =>
+      `p50 ${w.p50 ?? "-"} ms, p99 ${w.p99 ?? "-"} ms of ${w.n} requests (${w.failed} failed)`;
+    out.push(
+      `  request latency, pooled: rf-agent steady ${l(r.latency.rfAgent.steady)}; around its switches ${l(r.latency.rfAgent.aroundSwitch)}`,
+    );
+    out.push(
+      `  naive steady ${l(r.latency.naive.steady)}; the second from its restarts ${l(r.latency.naive.aroundSwitch)}`,
+    );
+  }
   out.push("");
   out.push("ratios (naive / rf-agent):");
   for (const [k, v] of Object.entries(r.ratios)) out.push(`  ${k.padEnd(26)} ${v}`);

@@ -3,7 +3,13 @@
 // Streamlit websocket sessions against the app behind nginx, while deploys run.
 //
 //   node scripts/load.mjs --base http://127.0.0.1:80 [--duration SECONDS] [--rps 20]
-//     [--sessions 3] [--session-min 2] [--session-max 6] [--out FILE]
+//     [--connections N] [--sessions 3] [--session-min 2] [--session-max 6] [--out FILE]
+//     [--samples FILE]
+//
+// --rps paces requests on a shared keep-alive pool (an open loop); --connections N adds N
+// connections that each send their next request as soon as the last one is answered (a closed
+// loop: as much load as the host can take). --samples writes every request's send time, latency
+// and outcome, and every change of the open session count, when the load stops.
 //
 // Runs until --duration elapses (or forever without it) or SIGTERM/SIGINT, then
 // stops sending, closes its sessions cleanly and prints ONE JSON summary on
@@ -17,8 +23,8 @@ import { Buffer } from "node:buffer";
 import WebSocket from "ws";
 
 const USAGE =
-  "usage: node scripts/load.mjs --base URL [--duration SECONDS] [--rps N] [--sessions N] " +
-  "[--session-min SECONDS] [--session-max SECONDS] [--out FILE]";
+  "usage: node scripts/load.mjs --base URL [--duration SECONDS] [--rps N] [--connections N] " +
+  "[--sessions N] [--session-min SECONDS] [--session-max SECONDS] [--out FILE] [--samples FILE]";
 const REQUEST_TIMEOUT_MS = 10_000;
 const WINDOW_GAP_MS = 1000;
 const MAX_LISTED_FAILURES = 5000;
@@ -35,10 +41,21 @@ function badArgs(message) {
 }
 
 function parseArgs(argv) {
-  const opts = { base: null, duration: null, rps: 20, sessions: 3, sessionMin: 2, sessionMax: 6, out: null };
+  const opts = {
+    base: null,
+    duration: null,
+    rps: 20,
+    connections: 0,
+    sessions: 3,
+    sessionMin: 2,
+    sessionMax: 6,
+    out: null,
+    samples: null,
+  };
   const numeric = {
     "--duration": ["duration", (v) => v > 0],
-    "--rps": ["rps", (v) => v > 0 && v <= 10_000],
+    "--rps": ["rps", (v) => v >= 0 && v <= 10_000],
+    "--connections": ["connections", (v) => Number.isInteger(v) && v >= 0 && v <= 256],
     "--sessions": ["sessions", (v) => Number.isInteger(v) && v >= 0 && v <= 1000],
     "--session-min": ["sessionMin", (v) => v >= 0],
     "--session-max": ["sessionMax", (v) => v >= 0],
@@ -55,15 +72,16 @@ function parseArgs(argv) {
       process.stderr.write(`${USAGE}\n`);
       process.exit(0);
     }
-    if (flag !== "--base" && flag !== "--out" && !(flag in numeric)) badArgs(`unknown argument '${flag}'`);
+    if (flag !== "--base" && flag !== "--out" && flag !== "--samples" && !(flag in numeric))
+      badArgs(`unknown argument '${flag}'`);
     if (value === undefined) {
       if (i + 1 >= argv.length) badArgs(`${flag} needs a value`);
       value = argv[++i];
     }
     if (flag === "--base") opts.base = value;
-    else if (flag === "--out") {
-      if (!value) badArgs("--out needs a file name");
-      opts.out = value;
+    else if (flag === "--out" || flag === "--samples") {
+      if (!value) badArgs(`${flag} needs a file name`);
+      opts[flag.slice(2)] = value;
     } else {
       const [key, valid] = numeric[flag];
       const n = Number(value);
@@ -81,6 +99,7 @@ function parseArgs(argv) {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") badArgs("--base must be http:// or https://");
   if (opts.sessionMin > opts.sessionMax) badArgs("--session-min is greater than --session-max");
+  if (opts.rps === 0 && opts.connections === 0) badArgs("--rps 0 needs --connections");
   opts.baseUrl = url;
   return opts;
 }
@@ -101,6 +120,39 @@ const stats = {
   lastVersion: null,
   sessions: { opened: 0, closedByClient: 0, dropped: 0, openFailed: 0, messages: 0, drops: [] },
 };
+// Every request's send time (ms since start), latency (0.1 ms) and outcome, for --samples: a
+// million requests fit in a few MB, and percentiles of any window can be taken afterwards.
+const samples = {
+  n: 0,
+  t: new Float64Array(1 << 16),
+  us100: new Uint32Array(1 << 16),
+  ok: new Uint8Array(1 << 16),
+};
+function sample(t, latencyMs, ok) {
+  if (!opts.samples) return;
+  if (samples.n === samples.t.length) {
+    const grow = (a) => {
+      const b = new a.constructor(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    samples.t = grow(samples.t);
+    samples.us100 = grow(samples.us100);
+    samples.ok = grow(samples.ok);
+  }
+  samples.t[samples.n] = t;
+  samples.us100[samples.n] = Math.round(latencyMs * 10);
+  samples.ok[samples.n] = ok ? 1 : 0;
+  samples.n++;
+}
+/** [t, open sessions] at every change */
+const sessionCounts = [];
+let openCount = 0;
+function sessionsOpen(delta) {
+  openCount += delta;
+  sessionCounts.push([since(), openCount]);
+}
+
 let stopping = false;
 let stoppedAt = null;
 let internalErrors = 0;
@@ -151,6 +203,7 @@ function summary() {
       base: opts.base,
       duration: opts.duration,
       rps: opts.rps,
+      connections: opts.connections,
       sessions: opts.sessions,
       sessionMin: opts.sessionMin,
       sessionMax: opts.sessionMax,
@@ -204,14 +257,14 @@ function checkVersion(body, t) {
 // new connection: the resend does so, since when nginx's old workers quit after a
 // reload they close every idle keep-alive connection at once, and the next pooled
 // socket is as likely to be dying as the first (seen: three tries in a row).
-function attempt(method, url, payload, deadline, fresh = false) {
+function attempt(method, url, payload, deadline, fresh = false, pool = agent) {
   return new Promise((resolve, reject) => {
     const headers = { "user-agent": UA, accept: "*/*" };
     if (payload !== undefined) {
       headers["content-type"] = "application/json";
       headers["content-length"] = Buffer.byteLength(payload);
     }
-    const req = client.request(url, { method, agent: fresh ? false : agent, headers });
+    const req = client.request(url, { method, agent: fresh ? false : pool, headers });
     let answered = false;
     const timer = setTimeout(
       () => {
@@ -245,8 +298,10 @@ function attempt(method, url, payload, deadline, fresh = false) {
   });
 }
 
-async function send(endpoint, seq) {
+async function send(endpoint, seq, pool = agent) {
   const t = since();
+  const sent = performance.now();
+  const done = (ok) => sample(t, performance.now() - sent, ok);
   const key = `${endpoint.method} ${endpoint.path}`;
   const url = new URL(endpoint.path, base);
   const payload = endpoint.body?.(seq);
@@ -254,9 +309,13 @@ async function send(endpoint, seq) {
   stats.requests.sent++;
   for (let tries = 1; ; tries++) {
     try {
-      const { status, body } = await attempt(endpoint.method, url, payload, deadline, tries > 1);
-      if (status < 200 || status > 299) return recordFailure(t, endpoint.method, endpoint.path, status);
+      const { status, body } = await attempt(endpoint.method, url, payload, deadline, tries > 1, pool);
+      if (status < 200 || status > 299) {
+        done(false);
+        return recordFailure(t, endpoint.method, endpoint.path, status);
+      }
       const problem = endpoint.check?.(body, t);
+      done(!problem);
       if (problem) return recordFailure(t, endpoint.method, endpoint.path, status, problem);
       return recordOk(key);
     } catch (err) {
@@ -267,6 +326,7 @@ async function send(endpoint, seq) {
       const what = err.code || err.message || String(err);
       // how it failed, for telling a dying keep-alive pool from a fresh connection cut
       const detail = `${what} (try ${tries}, ${err.reusedSocket ? "reused" : "fresh"} socket, ${err.answered ? "after" : "before"} the answer)`;
+      done(false);
       return recordFailure(t, endpoint.method, endpoint.path, null, detail);
     }
   }
@@ -275,7 +335,7 @@ async function send(endpoint, seq) {
 let seq = 0;
 let httpTimer = null;
 function scheduleHttp() {
-  if (stopping) return;
+  if (stopping || opts.rps === 0) return;
   const interval = 1000 / opts.rps;
   const due = seq * interval;
   httpTimer = setTimeout(
@@ -288,6 +348,18 @@ function scheduleHttp() {
     },
     Math.max(0, due - (performance.now() - t0)),
   );
+}
+
+// A connection of the closed loop: its own keep-alive socket, the next request when the last is answered.
+async function connection(i) {
+  const pool = new client.Agent({ keepAlive: true, maxSockets: 1 });
+  for (let n = i; !stopping; n += opts.connections) {
+    const p = send(ENDPOINTS[n % ENDPOINTS.length], n, pool).catch(internalError);
+    inFlight.add(p);
+    await p;
+    inFlight.delete(p);
+  }
+  pool.destroy();
 }
 
 // ---------------------------------------------------------------- websocket sessions
@@ -314,6 +386,7 @@ function openSession() {
     s.state = "open";
     s.openedAt = since();
     stats.sessions.opened++;
+    sessionsOpen(1);
     recordOk(`GET ${WS_PATH}`);
     ws.send(RERUN_SCRIPT);
     const hold = (opts.sessionMin + Math.random() * (opts.sessionMax - opts.sessionMin)) * 1000;
@@ -337,6 +410,7 @@ function openSession() {
     clearTimeout(s.closeTimer);
     const was = s.state;
     s.state = "closed";
+    if (was === "open" || was === "closing") sessionsOpen(-1);
     sessions.delete(s);
     if (was === "open") {
       const drop = { t: since(), code, reason: reasonBuf.toString(), openMs: since() - s.openedAt };
@@ -373,6 +447,20 @@ function output(force) {
   finishing = true;
   const result = summary();
   const text = JSON.stringify(result);
+  if (opts.samples) {
+    const n = samples.n;
+    const data = {
+      t: Array.from(samples.t.subarray(0, n)),
+      latency100us: Array.from(samples.us100.subarray(0, n)),
+      ok: Array.from(samples.ok.subarray(0, n)),
+      sessions: sessionCounts,
+    };
+    try {
+      writeFileSync(opts.samples, JSON.stringify(data));
+    } catch (err) {
+      process.stderr.write(`load.mjs: cannot write ${opts.samples}: ${err.message}\n`);
+    }
+  }
   if (opts.out) {
     try {
       writeFileSync(opts.out, JSON.stringify(result, null, 2) + "\n");
@@ -417,8 +505,9 @@ process.on("SIGUSR1", () => process.stderr.write(JSON.stringify(summary()) + "\n
 
 const durationTimer = opts.duration ? setTimeout(() => stop("duration"), opts.duration * 1000) : null;
 log(
-  `base ${base.origin}, ${opts.rps} req/s, ${opts.sessions} sessions of ${opts.sessionMin}-${opts.sessionMax} s` +
+  `base ${base.origin}, ${opts.rps} req/s, ${opts.connections} back-to-back connections, ${opts.sessions} sessions of ${opts.sessionMin}-${opts.sessionMax} s` +
     (opts.duration ? `, ${opts.duration} s` : ", until SIGTERM/SIGINT"),
 );
 scheduleHttp();
+for (let i = 0; i < opts.connections; i++) void connection(i);
 for (let i = 0; i < opts.sessions; i++) openSession();

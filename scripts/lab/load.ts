@@ -5,13 +5,18 @@ import { REPO_ROOT, type InnerProcess, type TestServer } from "./server.js";
 export interface LoadOptions {
   /** Default http://127.0.0.1:80, the server's nginx. */
   base?: string;
+  /** Paced requests per second on a shared keep-alive pool; 0 with `connections` for a closed loop only. */
   rps?: number;
+  /** Connections that each send their next request as soon as the last one is answered. */
+  connections?: number;
   /** Streamlit websocket sessions held open at once. */
   sessions?: number;
   sessionMin?: number;
   sessionMax?: number;
   /** Seconds; without it the load runs until stop(). */
   duration?: number;
+  /** Where load.mjs writes every request's send time, latency and outcome when it stops. */
+  samples?: string;
   /** Extra environment for load.mjs, e.g. NODE_EXTRA_CA_CERTS to trust a test CA over https. */
   env?: Record<string, string>;
 }
@@ -70,11 +75,25 @@ export interface Load {
 
 const FLAGS = {
   rps: "--rps",
+  connections: "--connections",
   sessions: "--sessions",
   sessionMin: "--session-min",
   sessionMax: "--session-max",
   duration: "--duration",
+  samples: "--samples",
 } as const;
+
+/** load.mjs's --samples file: parallel arrays, one entry per request, and the open session count at each change. */
+export interface LoadSamples {
+  /** send time, ms since the load started */
+  t: number[];
+  /** send to answer (or failure), in units of 0.1 ms */
+  latency100us: number[];
+  /** 1 answered as expected, 0 failed */
+  ok: number[];
+  /** [t, open sessions] at every change */
+  sessions: [number, number][];
+}
 
 /** Starts load.mjs inside the server against its nginx. */
 export function startLoad(server: TestServer, opts: LoadOptions = {}): Load {

@@ -103,25 +103,44 @@ export async function hasCheckout(dir: string): Promise<boolean> {
 // Empties the directory (as the app user: a recursive delete by root could be steered elsewhere by
 // a directory swapped for a symlink), then clones into it.
 const CLONE = `find . -mindepth 1 -delete
-exec git clone --quiet --no-checkout -- "$1" .`;
+git clone --quiet --no-checkout -- "$1" .`;
 
 // origin's URL is put right only when it differs; a stale index.lock from a killed run is removed.
 const FETCH = `rm -f .git/index.lock
 if [ "$(git config --get remote.origin.url || true)" != "$1" ]; then
   git remote set-url origin "$1" 2>/dev/null || git remote add origin "$1"
 fi
-exec git fetch --quiet --prune --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`;
+git fetch --quiet --prune --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`;
 
-/** Clone if missing, then fetch every branch and tag. dir must already exist and belong to the app user. */
-export async function fetchInto(dir: string, repo: string, u: GitUser): Promise<void> {
+// After the clone or fetch, in the same unit (each transient unit costs a namespace set-up): the
+// first candidate ("$2"…) that names a commit, or an empty line.
+const THEN_RESOLVE = `
+shift
+for c in "$@"; do git rev-parse --verify --quiet "$c^{commit}" && exit 0; done
+echo`;
+
+/**
+ * Clone if missing, then fetch every branch and tag. dir must already exist and belong to the app
+ * user. With `ref`, also what it names (as resolveRef), or null.
+ */
+export async function fetchInto(dir: string, repo: string, u: GitUser, ref?: string): Promise<string | null> {
   const hint = "check [app] repo and that the app user can reach it (network, credentials, deploy key)";
   const clone = !(await hasCheckout(dir));
+  const resolve = ref !== undefined && !ref.startsWith("-");
+  let out: string;
   try {
-    await script(u, clone ? CLONE : FETCH, [repo], gitOptions(u, [dir], dir, 300_000));
+    const text = (clone ? CLONE : FETCH) + (resolve ? THEN_RESOLVE : "");
+    const args = resolve ? [repo, ...candidates(ref)] : [repo];
+    out = (await script(u, text, args, gitOptions(u, [dir], dir, 300_000))).stdout;
   } catch (e) {
     throw gitError(`${clone ? "clone" : "fetch"} ${repo}`, e, hint);
   }
+  const sha = out.trim().split("\n").at(-1) ?? "";
+  return resolve && isSha(sha) ? sha : null;
 }
+
+/** What a ref may be, in the order tried: a branch of origin, a tag, a (possibly short) commit id. */
+const candidates = (ref: string) => [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref];
 
 // The first candidate that names a commit wins.
 const RESOLVE = `for c in "$@"; do git rev-parse --verify --quiet "$c^{commit}" && exit 0; done
@@ -130,7 +149,7 @@ exit 1`;
 /** REF as a branch of origin, a tag or a (possibly short) commit id, to a full commit sha. */
 export async function resolveRef(dir: string, ref: string, u: GitUser): Promise<string | null> {
   if (ref.startsWith("-")) return null;
-  const r = await script(u, RESOLVE, [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref], {
+  const r = await script(u, RESOLVE, candidates(ref), {
     ...gitOptions(u, [], dir, 60_000),
     reject: false,
   });

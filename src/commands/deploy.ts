@@ -3,12 +3,12 @@
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { formatPlan, planDeploy, type Plan, type Release } from "../core/plan.js";
-import { idleColor, liveRelease } from "../core/state.js";
+import { idleColor, liveRelease, type State } from "../core/state.js";
 import { execute } from "../ops/execute.js";
 import { ensureAppUser, ensureRoot } from "../ops/host.js";
 import { fallsBack, ensureCertificate, previewUrl } from "../ops/nginx-routing.js";
 import { readState, reconcile } from "../ops/reconcile.js";
-import { recorded, type Outcome } from "../ops/recorded.js";
+import { recorded, type Outcome, type RecordedRun } from "../ops/recorded.js";
 import { idleHasCheckout, remoteSha, renderedDiffs } from "../ops/target.js";
 import { serveWebhookRequests } from "../ops/webhook-requests.js";
 
@@ -26,33 +26,10 @@ export interface DeployOptions {
 export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome> {
   if (opts.dryRun) return dryRun(ctx, opts);
   return recorded(ctx, "deploy", opts.waitSec, async (run) => {
-    // Holding the lock, before the branch tip is read: pending webhook requests are served by this run.
-    if (!opts.ref) await serveWebhookRequests(run.ctx, run);
-    const user = await ensureAppUser(run.ctx);
-    const c: Context = { ...run.ctx, user };
-    await ensureRoot(c, user);
-    const state = await reconcile(c, { askNginx: "on-disagreement" });
-    const live = liveRelease(state);
-    const idle = idleColor(state);
-    // One trip to the remote: the fetch into the idle checkout says what the tip is. Only a missing
-    // checkout is asked first (ls-remote), as cloning it just to find nothing new is not worth it.
-    const askFirst = !(await idleHasCheckout(c, idle)) || isShaRef(opts.ref);
-    const quick = askFirst ? await remoteSha(c, opts.ref) : null;
-    if (quick && live && quick === live.sha && !opts.force) return alreadyLive(c, opts, live);
-    if (opts.noSwitch && !live) {
-      throw new RfError("USAGE", "--no-switch needs a live version to stay in front; nothing is live yet", {
-        hint: "run `rf-agent deploy` without --no-switch for the first deploy",
-      });
-    }
-    const plan = planDeploy({
-      config: c.config,
-      live,
-      idle,
-      sha: quick,
-      changedFiles: null,
-      fallbackToIdle: await fallsBack(c),
-      noSwitch: Boolean(opts.noSwitch),
-    });
+    // What is there now and what to do about it; named in history, it comes before the plan it makes.
+    const ready = await run.steps.run("prepare", () => prepare(run, opts));
+    if ("alreadyLive" in ready) return alreadyLive(ready.c, opts, ready.alreadyLive);
+    const { c, plan, state, live } = ready;
     const done = await execute(c, run, plan, state, {
       force: opts.force,
       ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
@@ -75,6 +52,41 @@ export async function deploy(ctx: Context, opts: DeployOptions): Promise<Outcome
     );
     return { outcome: "deployed", from: live, to, exitCode: 0 };
   });
+}
+
+type Prepared =
+  { alreadyLive: Release; c: Context } | { c: Context; plan: Plan; state: State; live: Release | null };
+
+/** Under the lock: the app user and root, the state reconciled, the tip if asked first, the plan. */
+async function prepare(run: RecordedRun, opts: DeployOptions): Promise<Prepared> {
+  // Holding the lock, before the branch tip is read: pending webhook requests are served by this run.
+  if (!opts.ref) await serveWebhookRequests(run.ctx, run);
+  const user = await ensureAppUser(run.ctx);
+  const c: Context = { ...run.ctx, user };
+  await ensureRoot(c, user);
+  const state = await reconcile(c, { askNginx: "on-disagreement" });
+  const live = liveRelease(state);
+  const idle = idleColor(state);
+  // One trip to the remote: the fetch into the idle checkout says what the tip is. Only a missing
+  // checkout is asked first (ls-remote), as cloning it just to find nothing new is not worth it.
+  const askFirst = !(await idleHasCheckout(c, idle)) || isShaRef(opts.ref);
+  const quick = askFirst ? await remoteSha(c, opts.ref) : null;
+  if (quick && live && quick === live.sha && !opts.force) return { alreadyLive: live, c };
+  if (opts.noSwitch && !live) {
+    throw new RfError("USAGE", "--no-switch needs a live version to stay in front; nothing is live yet", {
+      hint: "run `rf-agent deploy` without --no-switch for the first deploy",
+    });
+  }
+  const plan = planDeploy({
+    config: c.config,
+    live,
+    idle,
+    sha: quick,
+    changedFiles: null,
+    fallbackToIdle: await fallsBack(c),
+    noSwitch: Boolean(opts.noSwitch),
+  });
+  return { c, plan, state, live };
 }
 
 const isShaRef = (ref: string | undefined) => ref !== undefined && /^[0-9a-f]{40}$/.test(ref);

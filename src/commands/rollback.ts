@@ -3,12 +3,12 @@
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { other } from "../core/layout.js";
-import { planRollback } from "../core/plan.js";
+import { planRollback, type Release } from "../core/plan.js";
 import { liveRelease } from "../core/state.js";
 import { execute } from "../ops/execute.js";
 import { ensureAppUser } from "../ops/host.js";
 import { reconcile } from "../ops/reconcile.js";
-import { recorded, type Outcome } from "../ops/recorded.js";
+import { recorded, type Outcome, type RecordedRun } from "../ops/recorded.js";
 import { colorRunning, quickHealthy } from "../ops/start.js";
 
 export interface RollbackOptions {
@@ -30,30 +30,37 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
     });
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
-    const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
-    const state = await reconcile(c, { askNginx: "on-disagreement" });
-    const live = liveRelease(state);
-    if (!live) {
-      throw new RfError("NOTHING_TO_ROLL_BACK", "nothing is live yet, so there is nothing to roll back", {
-        hint: "run `rf-agent deploy` first",
-      });
-    }
-    run.learn(live, null);
-    const color = other(live.color);
-    const sha = state.slots[color]?.sha;
-    if (!sha) {
-      throw new RfError("NOTHING_TO_ROLL_BACK", `the ${color} slot has no previous version to roll back to`, {
-        hint: "roll back to a given commit with `rf-agent rollback --to REF`",
-      });
-    }
-    const [running, healthy] = await Promise.all([colorRunning(c, color), quickHealthy(c, color)]);
-    const warm = running && healthy;
-    if (warm) c.log.info({ color }, `${color} is running and healthy (warm standby): switching at once`);
-    const plan = planRollback({ config: c.config, live, back: { color, sha }, warm });
-    const { to } = (await execute(c, run, plan, state)) as { to: { color: typeof color; sha: string } };
+    // What is there now and what to do about it; named in history, it comes before the plan it makes.
+    const { c, state, live, plan } = await run.steps.run("prepare", () => prepare(run));
+    const { to } = (await execute(c, run, plan, state)) as { to: Release };
     opts.print(
       `rolled back to ${to.sha.slice(0, 12)} on ${to.color} (was ${live.sha.slice(0, 12)} on ${live.color})`,
     );
     return { outcome: "rolled-back", from: live, to, exitCode: 0 };
   });
+}
+
+/** Under the lock: the state reconciled, what there is to go back to, whether it is a warm standby. */
+async function prepare(run: RecordedRun) {
+  const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
+  const state = await reconcile(c, { askNginx: "on-disagreement" });
+  const live = liveRelease(state);
+  if (!live) {
+    throw new RfError("NOTHING_TO_ROLL_BACK", "nothing is live yet, so there is nothing to roll back", {
+      hint: "run `rf-agent deploy` first",
+    });
+  }
+  run.learn(live, null);
+  const color = other(live.color);
+  const sha = state.slots[color]?.sha;
+  if (!sha) {
+    throw new RfError("NOTHING_TO_ROLL_BACK", `the ${color} slot has no previous version to roll back to`, {
+      hint: "roll back to a given commit with `rf-agent rollback --to REF`",
+    });
+  }
+  const [running, healthy] = await Promise.all([colorRunning(c, color), quickHealthy(c, color)]);
+  const warm = running && healthy;
+  if (warm) c.log.info({ color }, `${color} is running and healthy (warm standby): switching at once`);
+  const plan = planRollback({ config: c.config, live, back: { color, sha }, warm });
+  return { c, state, live, plan };
 }

@@ -15,17 +15,21 @@ export async function switchStaged(
   opts: { waitSec: number; print: (line: string) => void },
 ): Promise<Outcome> {
   return recorded(ctx, "switch", opts.waitSec, async (run) => {
-    const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
-    const state = await reconcile(c, { askNginx: "on-disagreement" });
-    const staged = state.staged;
-    const live = liveRelease(state);
-    run.learn(live, null);
-    if (!staged || staged.color === live?.color || state.slots[staged.color]?.sha !== staged.sha) {
-      throw new RfError("NOTHING_STAGED", "nothing is staged to switch to", {
-        hint: "install a release without switching first: rf-agent deploy --no-switch",
-      });
-    }
-    const plan = planSwitch({ config: c.config, live, staged, running: await colorRunning(c, staged.color) });
+    // What is there now and what to do about it; named in history, it comes before the plan it makes.
+    const { c, state, staged, live, plan } = await run.steps.run("prepare", async () => {
+      const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
+      const state = await reconcile(c, { askNginx: "on-disagreement" });
+      const staged = state.staged;
+      const live = liveRelease(state);
+      run.learn(live, null);
+      if (!staged || staged.color === live?.color || state.slots[staged.color]?.sha !== staged.sha) {
+        throw new RfError("NOTHING_STAGED", "nothing is staged to switch to", {
+          hint: "install a release without switching first: rf-agent deploy --no-switch",
+        });
+      }
+      const running = await colorRunning(c, staged.color);
+      return { c, state, staged, live, plan: planSwitch({ config: c.config, live, staged, running }) };
+    });
     await execute(c, run, plan, state);
     opts.print(
       `switched to ${staged.sha.slice(0, 12)} on ${staged.color}${live ? ` (was ${live.sha.slice(0, 12)} on ${live.color})` : ""}`,

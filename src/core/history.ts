@@ -6,6 +6,8 @@ export interface StepRecord {
   step: string;
   ms: number;
   ok: boolean;
+  /** ms from the run's start to the step's start (steps that run together overlap) */
+  at?: number;
 }
 
 export interface HistoryEntry {
@@ -14,6 +16,8 @@ export interface HistoryEntry {
   trigger: string;
   startedAt: string;
   ms: number;
+  /** ms from the process's start to the run's start: node, loading, the config, waiting for the lock */
+  startupMs?: number;
   from: { color: string; sha: string } | null;
   to: { color: string; sha: string } | null;
   outcome: string;

@@ -1,7 +1,7 @@
 // The one JSON object `rf-agent deploy|rollback --json` prints on stdout: what the run did, from the
 // Outcome the command returned (or the error it threw) and the history entry the run recorded.
 // Ansible's command tasks read it to set changed/failed honestly (ansible/README.md).
-import type { HistoryEntry } from "./history.js";
+import type { HistoryEntry, StepRecord } from "./history.js";
 import { isRfError } from "../errors.js";
 
 type Slot = { color: string; sha: string } | null;
@@ -19,7 +19,7 @@ export interface RunReport {
   id: string | null;
   startedAt: string | null;
   ms: number | null;
-  steps: { step: string; ms: number; ok: boolean }[];
+  steps: StepRecord[];
   error: { code: string; message: string; hint: string | null } | null;
 }
 

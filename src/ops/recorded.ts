@@ -82,10 +82,12 @@ async function recordedRun(
   // Before any step can print, log or record one of the app's values.
   await scrubAppEnv(runCtx);
   let known: { from: Release | null; to: Release | null } = { from: null, to: null };
+  // performance.now() counts from the process's start: node, loading, the config and the lock come before.
+  const origin = performance.now();
   const run: RecordedRun = {
     id,
     ctx: runCtx,
-    steps: new Steps(runCtx.log),
+    steps: new Steps(runCtx.log, origin),
     trigger: detectTrigger(process.env),
     learn: (from, to) => (known = { from, to }),
   };
@@ -97,6 +99,7 @@ async function recordedRun(
     trigger: run.trigger,
     startedAt: startedAt.toISOString(),
     ms: ctx.now().getTime() - startedAt.getTime(),
+    startupMs: Math.round(origin),
     ...o,
     steps: run.steps.records,
   });

@@ -1,6 +1,6 @@
 // Bringing the idle color to a commit: the steps "fetch", "checkout", "pip install" and "units" of
 // core/plan.ts. Never touches the live color.
-import { checkoutClean, fetchInto, resolveRef, showFile } from "../adapters/git.js";
+import { checkoutClean, fetchInto, showFile } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { saveState } from "../adapters/state-store.js";
 import { daemonReload } from "../adapters/systemd.js";
@@ -31,8 +31,7 @@ export async function fetchRelease(scope: RunScope): Promise<void | "live"> {
   const { repo, branch } = ctx.config.app;
   const dir = ctx.layout.checkout(plan.to.color);
   const git = gitUser(ctx);
-  await fetchInto(dir, repo, git);
-  const sha = await resolveRef(dir, scope.ref ?? branch, git);
+  const sha = await fetchInto(dir, repo, git, scope.ref ?? branch);
   if (!sha) {
     if (scope.ref === undefined) throw branchMissing(ctx.config.app);
     throw new RfError("GIT", `ref "${scope.ref}" is not a branch, tag or commit of ${repo}`, {

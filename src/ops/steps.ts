@@ -9,7 +9,11 @@ export const SKIPPED = Symbol("skipped");
 
 export class Steps {
   readonly records: StepRecord[] = [];
-  constructor(private readonly log: Logger) {}
+  /** `origin`: performance.now() at the run's start, so each record says when its step began. */
+  constructor(
+    private readonly log: Logger,
+    private readonly origin = performance.now(),
+  ) {}
 
   /** `log`: the run's logger with what it has learned since (color, sha); default the run's own. */
   async run<T>(
@@ -24,12 +28,12 @@ export class Steps {
       const result = await fn();
       const ms = Math.round(performance.now() - started);
       if (result === SKIPPED) return result;
-      this.records.push({ step, ms, ok: true });
+      this.records.push({ step, ms, ok: true, at: Math.round(started - this.origin) });
       log.info({ step, ms, ...fields }, `✓ ${step} (${(ms / 1000).toFixed(1)} s)`);
       return result;
     } catch (e) {
       const ms = Math.round(performance.now() - started);
-      this.records.push({ step, ms, ok: false });
+      this.records.push({ step, ms, ok: false, at: Math.round(started - this.origin) });
       log.error({ step, ms, ...fields }, `✗ ${step} failed after ${(ms / 1000).toFixed(1)} s`);
       throw e;
     }

@@ -76,6 +76,12 @@ describe("fetchInto, resolveRef, checkoutClean", () => {
     expect(await resolveRef(checkout, first.slice(0, 10), u)).toBe(first);
     expect(await resolveRef(checkout, "no-such-branch", u)).toBeNull();
     expect(await resolveRef(checkout, "--help", u)).toBeNull();
+    // One unit: the fetch also says what a ref names, like resolveRef.
+    const third = await o.commit({ "app.py": "print(3)\n" });
+    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(third);
+    await expect(fetchInto(checkout, o.repo, u, second.slice(0, 10))).resolves.toBe(second);
+    await expect(fetchInto(checkout, o.repo, u, "no-such-branch")).resolves.toBeNull();
+    await expect(fetchInto(checkout, o.repo, u, "--help")).resolves.toBeNull();
     await writeFile(path.join(checkout, "untracked"), "x");
     await checkoutClean(checkout, first, u);
     expect(await headSha(checkout, u)).toBe(first);

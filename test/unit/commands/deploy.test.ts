@@ -53,7 +53,12 @@ async function setup(remote: Remote, s: Setup = {}) {
     print: (l) => void printed.push(l),
     ...over,
   });
-  const steps = async () => (await readHistory(h.ctx.layout.stateDir)).at(-1)!.steps.map((x) => x.step);
+  // The plan's steps as history recorded them: every run first names what it did before it had a plan.
+  const steps = async () => {
+    const [first, ...planned] = (await readHistory(h.ctx.layout.stateDir)).at(-1)!.steps.map((x) => x.step);
+    expect(first).toBe("prepare");
+    return planned;
+  };
   const state = async () => JSON.parse(await readFile(h.ctx.layout.statePath, "utf8")) as State;
   const stopped = () =>
     h.run.calls
@@ -107,6 +112,11 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
       exitCode: 0,
     });
     expect(await h.steps()).toEqual(INSTALL_AND_SWITCH);
+    // Each step says when it began, so history accounts for the run's time.
+    const entry = (await readHistory(h.ctx.layout.stateDir)).at(-1)!;
+    expect(entry.startupMs).toEqual(expect.any(Number));
+    const starts = entry.steps.map((x) => x.at);
+    expect(starts.every((at) => typeof at === "number" && at >= 0 && at <= entry.ms)).toBe(true);
     expect(h.host.served).toEqual({ color: "blue", sha: sha("a") });
     expect((await h.state()).live).toMatchObject({ color: "blue", sha: sha("a") });
     expect(h.printed.at(-1)).toBe(`deployed ${sha("a").slice(0, 12)} to blue`);

@@ -82,6 +82,9 @@ export async function releaseHost(
       mkdirSync(path.join(cwd, ".git"), { recursive: true });
       writeFileSync(path.join(cwd, ".git", "config"), "[core]\n");
       writeFileSync(path.join(cwd, ".git", "HEAD"), "ref: refs/heads/main\n", { flag: "a" });
+      // The fetch also resolves the ref it is given ("$2"…), in the same unit.
+      if (script.includes("rev-parse"))
+        return { stdout: args[1]?.endsWith("/main") ? `${remote.tip}\n` : "\n" };
       return {};
     }
     if (script.includes("rev-parse"))
