@@ -157,21 +157,40 @@ export async function resolveRef(dir: string, ref: string, u: GitUser): Promise<
   return r.exitCode === 0 && isSha(sha) ? sha : null;
 }
 
+// A failed checkout exits 10, apart from SHOW_FILE's codes when both run in one unit.
 const CHECKOUT = `rm -f .git/index.lock
-git checkout --quiet --force --detach "$1"
-exec git clean -ffdxq`;
+git checkout --quiet --force --detach "$1" || exit 10
+git clean -ffdxq || exit 10`;
+
+const checkoutFailed = (dir: string, sha: string, e: unknown) =>
+  gitError(
+    `checkout ${sha.slice(0, 12)}`,
+    e,
+    `the idle checkout ${dir} is damaged; remove it and deploy again`,
+  );
 
 /** Exactly this commit, nothing else: detached, forced, and every untracked or ignored file removed. */
 export async function checkoutClean(dir: string, sha: string, u: GitUser): Promise<void> {
   try {
     await script(u, CHECKOUT, [sha], gitOptions(u, [dir], dir, 300_000));
   } catch (e) {
-    throw gitError(
-      `checkout ${sha.slice(0, 12)}`,
-      e,
-      `the idle checkout ${dir} is damaged; remove it and deploy again`,
-    );
+    throw checkoutFailed(dir, sha, e);
   }
+}
+
+/** checkoutClean, then showFile of the same commit, in one unit: each transient unit costs a namespace set-up. */
+export async function checkoutAndShow(
+  dir: string,
+  sha: string,
+  file: string,
+  u: GitUser,
+): Promise<FileInCommit> {
+  const r = await script(u, `${CHECKOUT}\n${SHOW_FILE}`, showArgs(sha, file), {
+    ...gitOptions(u, [dir], dir, 300_000),
+    reject: false,
+  });
+  if (r.exitCode === 10) throw checkoutFailed(dir, sha, new Error(r.stderr || r.stdout));
+  return fileInCommit(r, sha, file);
 }
 
 // A file as the commit holds it, from git's objects rather than the work tree: a symlink in the
@@ -185,16 +204,27 @@ case "$1 $2" in "100644 blob"|"100755 blob") ;; *) exit 3 ;; esac
 exec git cat-file blob "$3"`;
 
 /** The text of `file` in commit `sha`: it must be a regular file of the commit, not a link. */
-export async function showFile(
-  dir: string,
-  sha: string,
-  file: string,
-  u: GitUser,
-): Promise<{ text: string } | { missing: "absent" | "not a regular file" | "too large" }> {
-  const r = await script(u, SHOW_FILE, [sha, path.posix.normalize(file), String(MAX_REQUIREMENTS_BYTES)], {
+export async function showFile(dir: string, sha: string, file: string, u: GitUser): Promise<FileInCommit> {
+  const r = await script(u, SHOW_FILE, showArgs(sha, file), {
     ...gitOptions(u, [], dir, 60_000),
     reject: false,
   });
+  return fileInCommit(r, sha, file);
+}
+
+export type FileInCommit = { text: string } | { missing: "absent" | "not a regular file" | "too large" };
+
+const showArgs = (sha: string, file: string) => [
+  sha,
+  path.posix.normalize(file),
+  String(MAX_REQUIREMENTS_BYTES),
+];
+
+function fileInCommit(
+  r: { exitCode?: number; stdout: string; stderr: string },
+  sha: string,
+  file: string,
+): FileInCommit {
   if (r.exitCode === 0) return { text: r.stdout };
   if (r.exitCode === 2) return { missing: "absent" };
   if (r.exitCode === 3) return { missing: "not a regular file" };

@@ -1,6 +1,6 @@
 // Bringing the idle color to a commit: the steps "fetch", "checkout", "pip install" and "units" of
 // core/plan.ts. Never touches the live color.
-import { checkoutClean, fetchInto, showFile } from "../adapters/git.js";
+import { checkoutAndShow, fetchInto } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { saveState } from "../adapters/state-store.js";
 import { daemonReload } from "../adapters/systemd.js";
@@ -53,10 +53,7 @@ export async function checkoutRelease(scope: RunScope): Promise<void> {
   const git = gitUser(ctx);
   // Read from the commit, not the work tree: a requirements file committed as a link to
   // /etc/shadow is refused, never read by root.
-  const [, req] = await Promise.all([
-    checkoutClean(dir, scope.sha!, git),
-    showFile(dir, scope.sha!, app.requirements, git),
-  ]);
+  const req = await checkoutAndShow(dir, scope.sha!, app.requirements, git);
   if (!("text" in req)) throw requirementsProblem(app.requirements, req.missing);
   scope.requirements = req.text;
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  checkoutAndShow,
   checkoutClean,
   fetchInto,
   hasCheckout,
@@ -82,6 +83,18 @@ describe("fetchInto, resolveRef, checkoutClean", () => {
     await expect(fetchInto(checkout, o.repo, u, second.slice(0, 10))).resolves.toBe(second);
     await expect(fetchInto(checkout, o.repo, u, "no-such-branch")).resolves.toBeNull();
     await expect(fetchInto(checkout, o.repo, u, "--help")).resolves.toBeNull();
+    await writeFile(path.join(checkout, "untracked"), "x");
+    // One unit: the checkout also reads a file out of the commit, like showFile.
+    await expect(checkoutAndShow(checkout, first, "requirements.txt", u)).resolves.toEqual({
+      text: "fastapi",
+    });
+    expect(await headSha(checkout, u)).toBe(first);
+    await expect(checkoutAndShow(checkout, second, "nothing.txt", u)).resolves.toEqual({ missing: "absent" });
+    expect(await headSha(checkout, u)).toBe(second);
+    await expect(checkoutAndShow(checkout, "f".repeat(40), "requirements.txt", u)).rejects.toMatchObject({
+      code: "GIT",
+      message: expect.stringContaining("checkout ffffffffffff failed"),
+    });
     await writeFile(path.join(checkout, "untracked"), "x");
     await checkoutClean(checkout, first, u);
     expect(await headSha(checkout, u)).toBe(first);

@@ -90,8 +90,11 @@ export async function releaseHost(
     if (script.includes("rev-parse"))
       return args[0]?.endsWith("/main") ? { stdout: `${remote.tip}\n` } : fail("");
     if (script.includes("git checkout")) {
-      if (faults.has("checkout")) return fail("error: unable to unlink old 'app.py'");
+      // The script's own code for a failed checkout (src/adapters/git.ts CHECKOUT).
+      if (faults.has("checkout")) return { exitCode: 10, stderr: "error: unable to unlink old 'app.py'" };
       writeFileSync(path.join(cwd, ".git", "HEAD"), `${args[0]}\n`);
+      // The checkout also reads the requirements out of the commit, in the same unit.
+      if (script.includes("ls-tree")) return { stdout: remote.requirements[args[0] ?? ""] ?? "fastapi\n" };
       return {};
     }
     if (script.includes("ls-tree")) return { stdout: remote.requirements[args[0] ?? ""] ?? "fastapi\n" };
