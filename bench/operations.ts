@@ -4,7 +4,7 @@ import os from "node:os";
 import type { HistoryEntry } from "../src/adapters/history.js";
 import type { LoadSummary } from "../scripts/lab/load.js";
 import { logRecords } from "../scripts/lab/log-records.js";
-import type { TestServer } from "../scripts/lab/server.js";
+import { AGENT_CONFIG, type TestServer } from "../scripts/lab/server.js";
 import type { LoadTap, Snapshot } from "./load-tap.js";
 import type { WindowLatency } from "./latency.js";
 import type { Poller } from "./poller-samples.js";
@@ -149,8 +149,16 @@ export class Bench {
 
   constructor(readonly server: TestServer) {}
 
+  /**
+   * In a session of its own, as an SSH login or a systemd unit runs it: with the kernel's autogroup
+   * scheduling a session shares the CPU as one, and the load and the poller (the bench's own children)
+   * must not share rf-agent's.
+   */
   private async rfAgent(args: string[]) {
-    return this.server.rfAgent(args, { env: TRIGGER });
+    const [command = "", ...rest] = args;
+    return this.server.exec("setsid", ["-w", "rf-agent", command, "--config", AGENT_CONFIG, ...rest], {
+      env: TRIGGER,
+    });
   }
 
   /** Wall ms of the last `rf-agent history` call: node start + imports + config, no real work. */
