@@ -237,6 +237,17 @@ function parseOptions(name: string, args: string[], options: ParseArgsConfig["op
   }
 }
 
+/** Each command's module, named statically so the bundler splits it into its own chunk. */
+const EARLY_IMPORTS: Record<string, () => Promise<unknown>> = {
+  deploy: () => import("./commands/deploy.js"),
+  rollback: () => import("./commands/rollback.js"),
+  switch: () => import("./commands/switch.js"),
+  discard: () => import("./commands/discard.js"),
+  status: () => import("./commands/status.js"),
+  doctor: () => import("./commands/doctor.js"),
+  logs: () => import("./commands/logs.js"),
+};
+
 async function main(argv: string[]): Promise<number> {
   const line = commandLine(argv, GLOBALS);
   if (!line.ok) {
@@ -282,9 +293,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Loads while the config is read and the first child processes run, not after.
   if (HTTP_EARLY.has(name)) preloadUndici();
-  // status's own code too, while the config is read and the app user looked up.
-  const statusModule = name === "status" ? import("./commands/status.js") : undefined;
-  statusModule?.catch(() => undefined); // any failure is reported where it is awaited
+  // The command's own code too, while the config is read and the app user looked up: the import
+  // below then finds it loaded. Any failure is reported where it is awaited.
+  EARLY_IMPORTS[name]?.().catch(() => undefined);
   const log: Logger = createLogger({ level: values.verbose ? "debug" : undefined });
   const config = await loadConfig(resolveConfigPath(values.config as string | undefined, process.env));
   // The listener needs only its config: no user lookup, no child process.
@@ -359,7 +370,7 @@ async function main(argv: string[]): Promise<number> {
       return ExitCode.ok;
     }
     case "status": {
-      const { collectStatus, formatStatus } = await (statusModule ?? import("./commands/status.js"));
+      const { collectStatus, formatStatus } = await import("./commands/status.js");
       const report = await collectStatus(ctx);
       print(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
       return ExitCode.ok;

@@ -1,4 +1,5 @@
 // nginx: test the config, reload it, and ask it which color it really serves.
+import { readFile } from "node:fs/promises";
 import { RfError } from "../errors.js";
 import type { Runner } from "../exec/runner.js";
 import { tail } from "../exec/runner.js";
@@ -6,6 +7,39 @@ import type { HttpGet } from "./health.js";
 import { enableNow, isActive, reloadUnit, signalMain } from "./systemd.js";
 
 export const NGINX_UNIT = "nginx.service";
+/** Debian's (the `pid` directive of its nginx.conf); another place falls back to systemctl. */
+export const NGINX_PID_FILE = "/run/nginx.pid";
+
+/**
+ * nginx's master process from its pid file, trusted only if /proc says that process is an nginx
+ * master inside nginx.service: a stale file must not send SIGHUP to whatever took the number since.
+ * Signalling it ourselves spares the switch a `systemctl kill` (a process start, ~30 ms, more on a
+ * busy host).
+ */
+export async function nginxMaster(pidFile = NGINX_PID_FILE, proc = "/proc"): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(pidFile, "utf8")).trim());
+    if (!Number.isInteger(pid) || pid <= 1) return null;
+    const [cmdline, cgroup] = await Promise.all([
+      readFile(`${proc}/${pid}/cmdline`, "utf8"),
+      readFile(`${proc}/${pid}/cgroup`, "utf8"),
+    ]);
+    const isMaster = cmdline.startsWith("nginx: master process");
+    const inUnit = cgroup.split("\n").some((l) => l.endsWith(`/${NGINX_UNIT}`));
+    return isMaster && inUnit ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function signalled(pid: number): boolean {
+  try {
+    process.kill(pid, "SIGHUP");
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export async function testConfig(run: Runner): Promise<{ ok: boolean; output: string }> {
   const r = await run("nginx", ["-t", "-q"], { reject: false });
@@ -17,8 +51,10 @@ export async function testConfig(run: Runner): Promise<{ ok: boolean; output: st
  * whole config it makes first (`nginx -t` just did that): the switch is ~150 ms sooner. A reload
  * is proven by confirmLive, never by this returning. An nginx that is not running is started.
  */
-export async function reload(run: Runner): Promise<void> {
+export async function reload(run: Runner, pidFile = NGINX_PID_FILE, proc = "/proc"): Promise<void> {
   const failure = { code: "NGINX", hint: "see `systemctl status nginx` and `journalctl -u nginx`" } as const;
+  const master = await nginxMaster(pidFile, proc);
+  if (master !== null && signalled(master)) return;
   if (await signalMain(run, NGINX_UNIT, "HUP")) return;
   if (await isActive(run, NGINX_UNIT)) await reloadUnit(run, NGINX_UNIT, failure);
   else await enableNow(run, NGINX_UNIT, failure);

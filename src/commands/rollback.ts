@@ -2,14 +2,15 @@
 // The steps are core/plan.ts's planRollback; ops/execute.ts runs them.
 import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
+import type { Color } from "../config/types.js";
 import { other } from "../core/layout.js";
 import { planRollback, type Release } from "../core/plan.js";
 import { liveRelease } from "../core/state.js";
 import { execute } from "../ops/execute.js";
 import { ensureAppUser } from "../ops/host.js";
-import { reconcile } from "../ops/reconcile.js";
+import { reconcile, recordedStandby } from "../ops/reconcile.js";
 import { recorded, type Outcome, type RecordedRun } from "../ops/recorded.js";
-import { colorRunning, quickHealthy } from "../ops/start.js";
+import { colorRunning, quickHealthy, unitStates } from "../ops/start.js";
 
 export interface RollbackOptions {
   to?: string;
@@ -43,7 +44,19 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
 /** Under the lock: the state reconciled, what there is to go back to, whether it is a warm standby. */
 async function prepare(run: RecordedRun) {
   const c: Context = { ...run.ctx, user: await ensureAppUser(run.ctx) };
-  const state = await reconcile(c, { askNginx: "on-disagreement" });
+  const warmNow = (color: Color, states?: Promise<Map<string, string>>) =>
+    Promise.all([colorRunning(c, color, states), quickHealthy(c, color)]).then(([up, ok]) => up && ok);
+  // The recorded standby is asked about while reconcile runs (a rollback waits on both), and
+  // reconcile uses the same answer from systemd. It counts only if reconcile kept that standby; if
+  // it stopped or replaced it, the color is asked again.
+  const guess = await recordedStandby(c);
+  const states = guess ? unitStates(c, guess) : undefined;
+  const early = guess ? warmNow(guess, states) : null;
+  early?.catch(() => undefined);
+  const state = await reconcile(c, {
+    askNginx: "on-disagreement",
+    ...(guess && states ? { known: { color: guess, states } } : {}),
+  });
   const live = liveRelease(state);
   if (!live) {
     throw new RfError("NOTHING_TO_ROLL_BACK", "nothing is live yet, so there is nothing to roll back", {
@@ -58,8 +71,7 @@ async function prepare(run: RecordedRun) {
       hint: "roll back to a given commit with `rf-agent rollback --to REF`",
     });
   }
-  const [running, healthy] = await Promise.all([colorRunning(c, color), quickHealthy(c, color)]);
-  const warm = running && healthy;
+  const warm = await (early && guess === color && state.standby?.color === color ? early : warmNow(color));
   if (warm) c.log.info({ color }, `${color} is running and healthy (warm standby): switching at once`);
   const plan = planRollback({ config: c.config, live, back: { color, sha }, warm });
   return { c, state, live, plan };

@@ -24,6 +24,11 @@ function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }
  * The state as saved, less a standby that no longer runs (after a reboot): for status and reports.
  * `known`: the ActiveState of the units, when the caller has asked systemd already (status).
  */
+/** The color the state file records as a warm standby, as it stands before any reconcile. */
+export async function recordedStandby(ctx: Context): Promise<Color | null> {
+  return (await loadHostState(ctx)).state.standby?.color ?? null;
+}
+
 export async function readState(
   ctx: Context,
   known?: Promise<Map<string, string> | undefined>,
@@ -44,6 +49,8 @@ export interface ReconcileOptions {
    * client (~100 ms of CPU) before the fetch.
    */
   askNginx?: "always" | "on-disagreement";
+  /** The ActiveState of one color's units, already asked of systemd by the caller (a rollback). */
+  known?: { color: Color; states: Promise<Map<string, string> | undefined> };
 }
 
 export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Promise<State> {
@@ -84,7 +91,7 @@ export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Prom
     const sha = await headSha(ctx.layout.checkout(c), gitUserIfAny(ctx));
     if (sha && state.slots[c]?.sha !== sha) state.slots[c] = { sha, installedAt: ctx.now().toISOString() };
   }
-  state = await expireStandby(ctx, state);
+  state = await expireStandby(ctx, state, opts.known);
   await stopLeftover(ctx, state);
   // Converges what starts at boot, for a host an older rf-agent (or a failed enable) left behind.
   if (state.live) await bootLiveOrWarn(ctx, state.live.color);
@@ -92,12 +99,16 @@ export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Prom
   return state;
 }
 
-export async function expireStandby(ctx: Context, state: State): Promise<State> {
+export async function expireStandby(
+  ctx: Context,
+  state: State,
+  known?: ReconcileOptions["known"],
+): Promise<State> {
   const sb = state.standby;
   if (!sb) return state;
   if (state.live?.color === sb.color) return { ...state, standby: null };
   if (new Date(sb.until).getTime() > ctx.now().getTime()) {
-    if (await standbyRuns(ctx, sb.color)) return state;
+    if (await standbyRuns(ctx, sb.color, known?.color === sb.color ? known.states : undefined)) return state;
     // Nothing restarts it: it is not enabled, and its expiry timer was transient.
     ctx.log.info({ color: sb.color }, `the warm standby of ${sb.color} no longer runs (the host rebooted?)`);
     return { ...state, standby: null };

@@ -129,10 +129,22 @@ export async function quickHealthy(ctx: Context, color: Color): Promise<boolean>
   return answers.every(Boolean);
 }
 
-/** Every unit of the color is active: it runs (whether it answers is quickHealthy's to say). */
-export async function colorRunning(ctx: Context, color: Color): Promise<boolean> {
+/** The ActiveState of each unit of the color, from one `systemctl show`. */
+export function unitStates(ctx: Context, color: Color): Promise<Map<string, string>> {
+  return activeStates(ctx.run, ctx.layout.units(color));
+}
+
+/**
+ * Every unit of the color is active: it runs (whether it answers is quickHealthy's to say).
+ * `known`: unitStates of this color, when the caller asked already.
+ */
+export async function colorRunning(
+  ctx: Context,
+  color: Color,
+  known?: Promise<Map<string, string>>,
+): Promise<boolean> {
   const units = ctx.layout.units(color);
-  const states = await activeStates(ctx.run, units);
+  const states = await (known ?? unitStates(ctx, color));
   return units.length > 0 && units.every((u) => states.get(u) === "active");
 }
 

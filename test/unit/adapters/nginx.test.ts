@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { askLive, confirmLive, reload, testConfig } from "../../../src/adapters/nginx.js";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { askLive, confirmLive, nginxMaster, reload, testConfig } from "../../../src/adapters/nginx.js";
 import { RfError } from "../../../src/errors.js";
 import { sha } from "../helpers/config.js";
 import { fakeGet, fakeRunner, ok, scriptedGet, status } from "../helpers/fakes.js";
@@ -88,19 +92,58 @@ describe("testConfig", () => {
   });
 });
 
+/** A pid file and a /proc of our own: pid's cmdline and cgroup say what the test wants. */
+async function fakeProc(pid: number, cmdline: string, cgroup: string) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "rf-nginx-"));
+  await mkdir(path.join(dir, "proc", String(pid)), { recursive: true });
+  await writeFile(path.join(dir, "proc", String(pid), "cmdline"), cmdline);
+  await writeFile(path.join(dir, "proc", String(pid), "cgroup"), cgroup);
+  await writeFile(path.join(dir, "nginx.pid"), `${pid}\n`);
+  return { pidFile: path.join(dir, "nginx.pid"), proc: path.join(dir, "proc") };
+}
+const MASTER = "nginx: master process /usr/sbin/nginx -g daemon on; master_process on;\0";
+
+describe("nginxMaster", () => {
+  it("trusts the pid file only for an nginx master inside nginx.service", async () => {
+    const v2 = await fakeProc(4242, MASTER, "0::/system.slice/nginx.service\n");
+    expect(await nginxMaster(v2.pidFile, v2.proc)).toBe(4242);
+    const v1 = await fakeProc(4243, MASTER, "1:name=systemd:/system.slice/nginx.service\n0::/\n");
+    expect(await nginxMaster(v1.pidFile, v1.proc)).toBe(4243);
+    // A stale file whose number another process took since, a worker, another unit: not signalled.
+    const other = await fakeProc(4244, "sleep\x0030\0", "0::/system.slice/nginx.service\n");
+    expect(await nginxMaster(other.pidFile, other.proc)).toBeNull();
+    const worker = await fakeProc(4245, "nginx: worker process\0", "0::/system.slice/nginx.service\n");
+    expect(await nginxMaster(worker.pidFile, worker.proc)).toBeNull();
+    const elsewhere = await fakeProc(4246, MASTER, "0::/system.slice/other-nginx.service\n");
+    expect(await nginxMaster(elsewhere.pidFile, elsewhere.proc)).toBeNull();
+    expect(await nginxMaster("/nonexistent/nginx.pid", v2.proc)).toBeNull();
+  });
+});
+
 describe("reload", () => {
   const HUP = "systemctl kill --kill-whom=main --signal=HUP nginx.service";
   const calls = (run: ReturnType<typeof fakeRunner>) => run.calls.map((c) => [c.file, ...c.args].join(" "));
+  const noPidFile = "/nonexistent/nginx.pid";
 
-  it("signals a running nginx's master to reload, and nothing else", async () => {
+  it("sends SIGHUP itself to the master the pid file names, without systemctl", async () => {
+    const child = spawn("sleep", ["30"]);
+    const ended = new Promise<string | null>((resolve) => child.on("exit", (_, signal) => resolve(signal)));
+    const fake = await fakeProc(child.pid!, MASTER, "0::/system.slice/nginx.service\n");
     const run = fakeRunner();
-    await reload(run);
+    await reload(run, fake.pidFile, fake.proc);
+    expect(await ended).toBe("SIGHUP");
+    expect(calls(run)).toEqual([]);
+  });
+
+  it("signals a running nginx's master through systemd when its pid file cannot be trusted", async () => {
+    const run = fakeRunner();
+    await reload(run, noPidFile);
     expect(calls(run)).toEqual([HUP]);
   });
 
   it("falls back to systemctl reload when the signal cannot be sent to a running nginx", async () => {
     const run = fakeRunner((_, args) => ({ exitCode: args[0] === "kill" ? 1 : 0 }));
-    await reload(run);
+    await reload(run, noPidFile);
     expect(calls(run)).toEqual([
       HUP,
       "systemctl is-active --quiet nginx.service",
@@ -113,7 +156,7 @@ describe("reload", () => {
     const run = fakeRunner((_, args) => ({
       exitCode: args[0] === "is-active" || args[0] === "kill" ? 3 : 0,
     }));
-    await reload(run);
+    await reload(run, noPidFile);
     expect(calls(run)).toEqual([
       HUP,
       "systemctl is-active --quiet nginx.service",
