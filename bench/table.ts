@@ -140,7 +140,7 @@ export function reportLines(r: ReportInput): string[] {
     `rf-agent bench, profile ${profile.name}: ${runs} runs, server ${server}, ${cpus} cpus, load ${profile.describe}`,
   );
   out.push(
-    `agent.ini [switch]: standby=${SWITCH.standby} watch=${SWITCH.watch} grace=${SWITCH.grace} drain=${SWITCH.drain}; [health]: interval=${health?.interval} successes=${health?.successes}`,
+    `agent.ini [switch]: standby=${SWITCH.standby} watch=${SWITCH.watch} grace=${SWITCH.grace} drain=${SWITCH.drain}; [health]: interval=${health?.interval} stable=${health?.stable} successes=${health?.successes}`,
   );
   out.push(
     `not runs: first deploy (venv + pip) ${fmtMs(u.first)}; other color's first deploy (venv + pip) ${fmtMs(u.prepDeploy)} + rollback ${fmtMs(u.prepRollback)}; naive install clone + venv + pip ${fmtMs(u.naiveCloneAndVenv)}`,
@@ -184,6 +184,13 @@ export function reportLines(r: ReportInput): string[] {
   if (pip.length)
     out.push(`  WARNING: rf-agent ran pip in ${pip.length} measured operation(s): not code-only`);
   out.push("");
+  const rate = (ops: Op[]) => {
+    const ms = ops.reduce((n, o) => n + (o.load ? o.load.toT - o.load.fromT : 0), 0);
+    return ms > 0 ? Math.round((totals(ops).sent / ms) * 1000) : 0;
+  };
+  out.push(
+    `request rate the load reached in the operation windows: rf-agent ${rate(rfOps)} req/s, naive ${rate(nvOps)} req/s (failed ones included)`,
+  );
   out.push(summaryTable(rfOps, nvOps));
   if (r.latency) {
     const l = (w: ReturnType<typeof pooledLatency>["steady"]) =>
