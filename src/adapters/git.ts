@@ -121,7 +121,7 @@ echo`;
 
 /**
  * Clone if missing, then fetch every branch and tag. dir must already exist and belong to the app
- * user. With `ref`, also what it names (as resolveRef), or null.
+ * user. With `ref`, also the commit it names (a branch of origin, a tag or a commit id), or null.
  */
 export async function fetchInto(dir: string, repo: string, u: GitUser, ref?: string): Promise<string | null> {
   const hint = "check [app] repo and that the app user can reach it (network, credentials, deploy key)";
@@ -142,57 +142,6 @@ export async function fetchInto(dir: string, repo: string, u: GitUser, ref?: str
 /** What a ref may be, in the order tried: a branch of origin, a tag, a (possibly short) commit id. */
 const candidates = (ref: string) => [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref];
 
-// The first candidate that names a commit wins.
-const RESOLVE = `for c in "$@"; do git rev-parse --verify --quiet "$c^{commit}" && exit 0; done
-exit 1`;
-
-/** REF as a branch of origin, a tag or a (possibly short) commit id, to a full commit sha. */
-export async function resolveRef(dir: string, ref: string, u: GitUser): Promise<string | null> {
-  if (ref.startsWith("-")) return null;
-  const r = await script(u, RESOLVE, candidates(ref), {
-    ...gitOptions(u, [], dir, 60_000),
-    reject: false,
-  });
-  const sha = r.stdout.trim();
-  return r.exitCode === 0 && isSha(sha) ? sha : null;
-}
-
-// A failed checkout exits 10, apart from SHOW_FILE's codes when both run in one unit.
-const CHECKOUT = `rm -f .git/index.lock
-git checkout --quiet --force --detach "$1" || exit 10
-git clean -ffdxq || exit 10`;
-
-const checkoutFailed = (dir: string, sha: string, e: unknown) =>
-  gitError(
-    `checkout ${sha.slice(0, 12)}`,
-    e,
-    `the idle checkout ${dir} is damaged; remove it and deploy again`,
-  );
-
-/** Exactly this commit, nothing else: detached, forced, and every untracked or ignored file removed. */
-export async function checkoutClean(dir: string, sha: string, u: GitUser): Promise<void> {
-  try {
-    await script(u, CHECKOUT, [sha], gitOptions(u, [dir], dir, 300_000));
-  } catch (e) {
-    throw checkoutFailed(dir, sha, e);
-  }
-}
-
-/** checkoutClean, then showFile of the same commit, in one unit: each transient unit costs a namespace set-up. */
-export async function checkoutAndShow(
-  dir: string,
-  sha: string,
-  file: string,
-  u: GitUser,
-): Promise<FileInCommit> {
-  const r = await script(u, `${CHECKOUT}\n${SHOW_FILE}`, showArgs(sha, file), {
-    ...gitOptions(u, [dir], dir, 300_000),
-    reject: false,
-  });
-  if (r.exitCode === 10) throw checkoutFailed(dir, sha, new Error(r.stderr || r.stdout));
-  return fileInCommit(r, sha, file);
-}
-
 // A file as the commit holds it, from git's objects rather than the work tree: a symlink in the
 // commit is not followed (exit 3), and a file larger than the cap is not read (exit 4).
 const SHOW_FILE = `max=$3
@@ -203,28 +152,37 @@ case "$1 $2" in "100644 blob"|"100755 blob") ;; *) exit 3 ;; esac
 [ "$(git cat-file -s "$3")" -le "$max" ] || exit 4
 exec git cat-file blob "$3"`;
 
-/** The text of `file` in commit `sha`: it must be a regular file of the commit, not a link. */
-export async function showFile(dir: string, sha: string, file: string, u: GitUser): Promise<FileInCommit> {
-  const r = await script(u, SHOW_FILE, showArgs(sha, file), {
-    ...gitOptions(u, [], dir, 60_000),
-    reject: false,
-  });
-  return fileInCommit(r, sha, file);
-}
+// Before it, in the same unit, the checkout; a failed one exits 10, apart from SHOW_FILE's codes.
+const CHECKOUT_THEN_SHOW = `rm -f .git/index.lock
+git checkout --quiet --force --detach "$1" || exit 10
+git clean -ffdxq || exit 10
+${SHOW_FILE}`;
 
 export type FileInCommit = { text: string } | { missing: "absent" | "not a regular file" | "too large" };
 
-const showArgs = (sha: string, file: string) => [
-  sha,
-  path.posix.normalize(file),
-  String(MAX_REQUIREMENTS_BYTES),
-];
-
-function fileInCommit(
-  r: { exitCode?: number; stdout: string; stderr: string },
+/**
+ * Exactly this commit, nothing else (detached, forced, every untracked or ignored file removed), and
+ * then `file` as the commit holds it: both in one unit, since each transient unit costs a namespace
+ * set-up. The file must be a regular file of the commit, not a link.
+ */
+export async function checkoutAndShow(
+  dir: string,
   sha: string,
   file: string,
-): FileInCommit {
+  u: GitUser,
+): Promise<FileInCommit> {
+  const args = [sha, path.posix.normalize(file), String(MAX_REQUIREMENTS_BYTES)];
+  const r = await script(u, CHECKOUT_THEN_SHOW, args, {
+    ...gitOptions(u, [dir], dir, 300_000),
+    reject: false,
+  });
+  if (r.exitCode === 10) {
+    throw gitError(
+      `checkout ${sha.slice(0, 12)}`,
+      new Error(r.stderr || r.stdout),
+      `the idle checkout ${dir} is damaged; remove it and deploy again`,
+    );
+  }
   if (r.exitCode === 0) return { text: r.stdout };
   if (r.exitCode === 2) return { missing: "absent" };
   if (r.exitCode === 3) return { missing: "not a regular file" };

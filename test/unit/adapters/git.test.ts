@@ -5,14 +5,11 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   checkoutAndShow,
-  checkoutClean,
   fetchInto,
   hasCheckout,
   headSha,
   isSha,
   lsRemote,
-  resolveRef,
-  showFile,
   type GitUser,
 } from "../../../src/adapters/git.js";
 import { createRunner, type RunOptions, type Runner } from "../../../src/exec/runner.js";
@@ -60,7 +57,7 @@ async function origin(): Promise<{
   };
 }
 
-describe("fetchInto, resolveRef, checkoutClean", () => {
+describe("fetchInto, checkoutAndShow", () => {
   it("clones into the empty checkout, fetches later commits, checks out exactly the commit", async () => {
     const o = await origin();
     const first = await o.commit({ "requirements.txt": "fastapi\n" });
@@ -68,23 +65,17 @@ describe("fetchInto, resolveRef, checkoutClean", () => {
     await mkdir(checkout);
     await writeFile(path.join(checkout, "leftover"), "x"); // a half-done earlier clone
     const u = localUser();
-    await fetchInto(checkout, o.repo, u);
+    // One unit: the clone or fetch also says what a ref names (a branch, a tag, a short commit id).
+    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(first);
     expect(await hasCheckout(checkout)).toBe(true);
-    expect(await resolveRef(checkout, "main", u)).toBe(first);
     const second = await o.commit({ "app.py": "print(1)\n" });
-    await fetchInto(checkout, o.repo, u);
-    expect(await resolveRef(checkout, "main", u)).toBe(second);
-    expect(await resolveRef(checkout, first.slice(0, 10), u)).toBe(first);
-    expect(await resolveRef(checkout, "no-such-branch", u)).toBeNull();
-    expect(await resolveRef(checkout, "--help", u)).toBeNull();
-    // One unit: the fetch also says what a ref names, like resolveRef.
-    const third = await o.commit({ "app.py": "print(3)\n" });
-    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(third);
-    await expect(fetchInto(checkout, o.repo, u, second.slice(0, 10))).resolves.toBe(second);
+    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(second);
+    await expect(fetchInto(checkout, o.repo, u, first.slice(0, 10))).resolves.toBe(first);
     await expect(fetchInto(checkout, o.repo, u, "no-such-branch")).resolves.toBeNull();
     await expect(fetchInto(checkout, o.repo, u, "--help")).resolves.toBeNull();
+    await expect(fetchInto(checkout, o.repo, u)).resolves.toBeNull();
     await writeFile(path.join(checkout, "untracked"), "x");
-    // One unit: the checkout also reads a file out of the commit, like showFile.
+    // One unit: the checkout also reads a file out of the commit.
     await expect(checkoutAndShow(checkout, first, "requirements.txt", u)).resolves.toEqual({
       text: "fastapi",
     });
@@ -96,7 +87,7 @@ describe("fetchInto, resolveRef, checkoutClean", () => {
       message: expect.stringContaining("checkout ffffffffffff failed"),
     });
     await writeFile(path.join(checkout, "untracked"), "x");
-    await checkoutClean(checkout, first, u);
+    await checkoutAndShow(checkout, first, "requirements.txt", u);
     expect(await headSha(checkout, u)).toBe(first);
     await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git\nrequirements.txt" });
     // Every git run is the app user's, in a sandbox named for the app.
@@ -127,7 +118,7 @@ describe("fetchInto, resolveRef, checkoutClean", () => {
   });
 });
 
-describe("showFile", () => {
+describe("checkoutAndShow, the file", () => {
   it("reads a regular file from the commit, never a link or a tree", async () => {
     const o = await origin();
     const sha = await o.commit({
@@ -139,10 +130,11 @@ describe("showFile", () => {
     const checkout = path.join(dir, "blue");
     await mkdir(checkout);
     await fetchInto(checkout, o.repo, u);
-    expect(await showFile(checkout, sha, "requirements.txt", u)).toEqual({ text: "fastapi" }); // the runner drops the final newline; only hashed;
-    expect(await showFile(checkout, sha, "linked.txt", u)).toEqual({ missing: "not a regular file" });
-    expect(await showFile(checkout, sha, "deps", u)).toEqual({ missing: "not a regular file" });
-    expect(await showFile(checkout, sha, "nope.txt", u)).toEqual({ missing: "absent" });
+    const show = (file: string) => checkoutAndShow(checkout, sha, file, u);
+    expect(await show("requirements.txt")).toEqual({ text: "fastapi" }); // the runner drops the final newline; only hashed;
+    expect(await show("linked.txt")).toEqual({ missing: "not a regular file" });
+    expect(await show("deps")).toEqual({ missing: "not a regular file" });
+    expect(await show("nope.txt")).toEqual({ missing: "absent" });
   });
 });
 
@@ -211,8 +203,7 @@ describe("hasCheckout", () => {
     await fetchInto(checkout, o.repo, u);
     await rm(path.join(checkout, ".git", "HEAD"));
     await execa("mkfifo", [path.join(checkout, ".git", "HEAD")]);
-    await fetchInto(checkout, o.repo, u);
-    expect(await resolveRef(checkout, "main", u)).toBe(tip);
+    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(tip);
   });
 });
 
