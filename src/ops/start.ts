@@ -52,7 +52,8 @@ async function crashReason(ctx: Context, unit: string): Promise<string | null> {
 async function confirmRunning(ctx: Context, color: Color, units: string[]): Promise<Confirmation> {
   const states = await statuses(ctx.run, ctx.layout.units(color));
   for (const unit of units) {
-    const s = states.get(unit)!;
+    const s = states.get(unit);
+    if (!s) return { reset: `systemd said nothing about ${unit}` };
     const crash = crashOf(s);
     if (crash) return { fail: crash };
     if (s.activeState !== "active") return { reset: `${unit} is ${s.activeState}` };
