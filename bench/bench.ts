@@ -10,8 +10,9 @@
 // (settings and METHOD), scenarios.ts (the measured deploy + rollback runs of each phase), naive.ts
 // (the naive baseline's install), operations.ts (one measured operation), poller.ts (runs in the
 // server) and poller-samples.ts (its answers on the host), load-tap.ts (the load's counters at a
-// moment), analysis.ts (windows, totals, ratios, targets), table.ts (the printed report), report.ts
-// (formatting), waiting.ts (waits and line readers). The server, load and origin are the lab's
+// moment), analysis.ts (windows, totals, ratios, targets), latency.ts (percentiles of the load's
+// samples), table.ts (the printed report), report.ts (formatting), timeline.ts and chart.ts (the
+// SVG picture), waiting.ts (waits and line readers). The server, load and origin are the lab's
 // (scripts/lab), shared with the integration tests and the demo.
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -314,7 +315,7 @@ async function main(): Promise<number> {
       svg,
       await timelineSvg(panels, {
         title: `One deploy and one rollback: rf-agent against git pull + systemctl restart (${opts.profile} load)`,
-        subtitle: `${profile.describe}, through nginx, on a ${meta.host.cpus}-core machine; rf-agent [switch] standby=${SWITCH.standby} s`,
+        subtitle: `${profile.describe}, through nginx, on a ${meta.host.cpus}-core machine; rf-agent [switch] standby=${SWITCH.standby} s; the sessions' dips are the load closing and reopening them`,
       }),
     );
     process.stdout.write(`timeline: ${svg}\n`);
