@@ -49,8 +49,9 @@ export function raisePriority(): void {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () => {
       restore();
-      // Then the signal's own default: the process ends as it would have.
-      process.kill(process.pid, signal);
+      // Then what the signal would have done: the default (the process ends) unless some other
+      // part of rf-agent handles it itself.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
 }

@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
-import { getPriority } from "node:os";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { getPriority, tmpdir } from "node:os";
+import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { autogroupNice, RAISED_NICE } from "../../../src/exec/priority.js";
@@ -7,7 +8,7 @@ import { autogroupNice, RAISED_NICE } from "../../../src/exec/priority.js";
 const root = process.getuid?.() === 0;
 // In a child of its own session: the test runner's priority and session are left alone.
 const probe = `import { raisePriority } from "./src/exec/priority.ts";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { getPriority } from "node:os";
 raisePriority();
 console.log(JSON.stringify({ nice: getPriority(), group: readFileSync("/proc/self/autogroup", "utf8").trim() }));`;
@@ -34,6 +35,26 @@ describe("raisePriority", () => {
     expect(seen.nice).toBe(root ? RAISED_NICE : getPriority());
     expect(autogroupNice(seen.group)).toBe(root ? RAISED_NICE : 0);
     expect(autogroupNice(after!)).toBe(0);
+    // Stopped by a signal once raised, it still ends by that signal, and the group's value is back.
+    const marker = path.join(mkdtempSync(path.join(tmpdir(), "rf-prio-")), "raised");
+    const stopped = await execa(
+      "setsid",
+      [
+        "-w",
+        "sh",
+        "-c",
+        `node --import tsx --input-type=module -e "$1" & while [ ! -e "$2" ]; do sleep 0.05; done
+kill -TERM $!; wait $!; echo "exit $?"; cat /proc/self/autogroup`,
+        "sh",
+        `${probe}\nimport { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(marker)}, "");\nsetTimeout(() => undefined, 30_000);`,
+        marker,
+      ],
+      { reject: false, timeout: 25_000 },
+    );
+    const lines = stopped.stdout.trim().split("\n");
+    expect(autogroupNice((JSON.parse(lines[0]!) as { group: string }).group)).toBe(root ? RAISED_NICE : 0);
+    expect(lines.at(-2)).toBe("exit 143");
+    expect(autogroupNice(lines.at(-1)!)).toBe(0);
     // The runner's own session is untouched.
     expect(autogroupNice(readFileSync("/proc/self/autogroup", "utf8"))).toBe(0);
   });
