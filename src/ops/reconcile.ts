@@ -20,15 +20,15 @@ function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }
   return loadState(ctx.layout, host, ctx.log);
 }
 
-/**
- * The state as saved, less a standby that no longer runs (after a reboot): for status and reports.
- * `known`: the ActiveState of the units, when the caller has asked systemd already (status).
- */
 /** The color the state file records as a warm standby, as it stands before any reconcile. */
 export async function recordedStandby(ctx: Context): Promise<Color | null> {
   return (await loadHostState(ctx)).state.standby?.color ?? null;
 }
 
+/**
+ * The state as saved, less a standby that no longer runs (after a reboot): for status and reports.
+ * `known`: the ActiveState of the units, when the caller has asked systemd already (status).
+ */
 export async function readState(
   ctx: Context,
   known?: Promise<Map<string, string> | undefined>,
