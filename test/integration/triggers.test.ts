@@ -177,12 +177,14 @@ describe("the webhook", () => {
     pushedSha = await pushVersion(server, origin, "2.0.0");
     pushedDelivery = "5f1c2a00-0000-4000-8000-000000000001";
     const r = await signedPush(pushedSha, pushedDelivery);
+    const answeredAt = Date.now();
     expect(r.status, r.body).toBe(202);
     expect(JSON.parse(r.body)).toEqual({ deploy: "requested", delivery: pushedDelivery, after: pushedSha });
-    expect(r.seconds).toBeLessThan(2);
     await waitServed("2.0.0");
     await settle();
     const last = (await history()).at(-1)!;
+    // "at once": the answer came before the deploy it asked for had finished, not after it
+    expect(answeredAt).toBeLessThan(Date.parse(last.startedAt) + last.ms);
     expect(last).toMatchObject({
       command: "deploy",
       outcome: "deployed",
@@ -282,7 +284,7 @@ describe("the webhook", () => {
     expect(journal).not.toContain(secret);
   });
 
-  it("turns ten pushes in one second into at most two deploys, ending on the newest commit", async () => {
+  it("turns ten pushes made while a deploy runs into at most two deploys, ending on the newest commit", async () => {
     const runs = (await history()).length;
     // Ten commits, made first; then the branch moves to each in turn (a push: update-ref in the bare
     // repo, a few ms) and its delivery goes out at once, as GitHub would send them.
@@ -290,36 +292,44 @@ describe("the webhook", () => {
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t.invalid
 cd ${origin.work}
 key=$(tr -d '\\n' </etc/rf-agent/webhook.secret)
-shas=()
+shas=() bodies=() sigs=()
 for i in $(seq 1 10); do
   echo "4.0.$i" >VERSION
   git commit -qam "burst $i"
-  shas+=("$(git rev-parse HEAD)")
+  sha=$(git rev-parse HEAD)
+  body="{\\"ref\\":\\"refs/heads/main\\",\\"after\\":\\"$sha\\"}"
+  shas+=("$sha") bodies+=("$body")
+  sigs+=("$(printf %s "$body" | openssl dgst -sha256 -hmac "$key" | sed 's/^.* //')")
 done
 git push -q origin HEAD:refs/rf-test/burst
 chmod -R a+rX ${origin.bare}
 start=$(date +%s%N)
 for i in $(seq 1 10); do
-  sha=\${shas[$((i - 1))]}
-  git -C ${origin.bare} update-ref refs/heads/main "$sha"
-  body="{\\"ref\\":\\"refs/heads/main\\",\\"after\\":\\"$sha\\"}"
-  sig=$(printf %s "$body" | openssl dgst -sha256 -hmac "$key" | sed 's/^.* //')
+  git -C ${origin.bare} update-ref refs/heads/main "\${shas[$((i - 1))]}"
   curl -sS -o /dev/null -w '%{http_code}\\n' -H 'content-type: application/json' -H 'x-github-event: push' \\
-    -H "x-github-delivery: burst-$i" -H "x-hub-signature-256: sha256=$sig" --data-binary "$body" \\
-    http://127.0.0.1:9000/hooks/demo &
+    -H "x-github-delivery: burst-$i" -H "x-hub-signature-256: sha256=\${sigs[$((i - 1))]}" \\
+    --data-binary "\${bodies[$((i - 1))]}" http://127.0.0.1:9000/hooks/demo &
 done
-echo "elapsed_ms $(( ($(date +%s%N) - start) / 1000000 ))"
 wait
+end=$(date +%s%N)
+echo "elapsed_ms $(( (end - start) / 1000000 ))"
+echo "answered_at_ms $(( end / 1000000 ))"
 git -C ${origin.bare} update-ref -d refs/rf-test/burst`;
     const out = await sh(script);
     const codes = out.split("\n").filter((l) => /^\d{3}$/.test(l));
     expect(codes).toEqual(Array(10).fill("202"));
     const elapsedMs = Number(/elapsed_ms (\d+)/.exec(out)?.[1]);
-    expect(elapsedMs).toBeLessThan(1000);
+    const answeredAt = Number(/answered_at_ms (\d+)/.exec(out)?.[1]);
     await settle();
     expect(await served()).toBe("4.0.10");
     const burst = (await history()).slice(runs);
     expect(burst.length).toBeGreaterThanOrEqual(1);
+    // What makes it a burst is order, not speed: every push was made and answered before the first
+    // deploy it started had finished (the server and this runner share one clock).
+    const firstEnd = Date.parse(burst[0]!.startedAt) + burst[0]!.ms;
+    expect(answeredAt, "the burst outlasted the first deploy; nothing here tests coalescing").toBeLessThan(
+      firstEnd,
+    );
     expect(burst.length).toBeLessThanOrEqual(2);
     expect(burst.every((r) => r.trigger.startsWith("webhook (delivery burst-"))).toBe(true);
     // every delivery was served by one of them: newest named, the others counted
@@ -333,6 +343,8 @@ git -C ${origin.bare} update-ref -d refs/rf-test/burst`;
 
 describe("the timer's deploy service", () => {
   it("deploys a new commit, and is a fast no-op when nothing changed", async () => {
+    // a webhook run left by an earlier test would take this push too, and name itself
+    await settle();
     await pushVersion(server, origin, "5.0.0");
     const deployed = await server.exec("systemctl", ["start", "rf-agent-demo-deploy@timer.service"], {
       timeoutMs: 300_000,
@@ -368,14 +380,21 @@ describe("the timer's deploy service", () => {
     // one key each in every record: writing it again after parsing changes nothing
     for (const e of entries) expect(JSON.stringify(JSON.parse(e.RF_JSON!))).toBe(e.RF_JSON);
 
+    const serviceRuns = () =>
+      sh("systemctl show -p InvocationID --value demo-api@*.service demo-ui@*.service");
+    const running = await serviceRuns();
     const t0 = Date.now();
     const noop = await server.exec("systemctl", ["start", "rf-agent-demo-deploy@timer.service"]);
     const wall = Date.now() - t0;
     expect(noop.exitCode, noop.stderr).toBe(0);
     const last = (await history()).at(-1)!;
     expect(last).toMatchObject({ trigger: "timer", outcome: "unchanged" });
-    expect(last.ms).toBeLessThan(2000);
-    expect(wall).toBeLessThan(5000);
+    // fast because it does nothing past the fetch that reads the tip: nothing checked out,
+    // installed, started or switched, and no service restarted
+    const releaseSteps = ["checkout", "pip install", "start", "health", "switch nginx"];
+    expect(last.steps.map((st) => st.step).filter((n) => releaseSteps.includes(n))).toEqual([]);
+    expect(await serviceRuns()).toBe(running);
+    expect(await served()).toBe("5.0.0");
     console.log(`timer no-op: ${last.ms} ms in the run, ${wall} ms for systemctl start`);
   });
 
