@@ -73,6 +73,11 @@ const SCOPE: SnapshotScope = {
     // The server's root is an overlay whose lower layer is the machine's own /, so the machine's
     // npm (other engineers' npx runs) shows through here; nothing in the server writes it.
     "/root/.npm",
+    // The machine image's toolchains, showing through the same way: a quarter of a million files
+    // that nothing in the server uses. Walking them was most of each attack's time (two walks of
+    // ~9 s each, and a minute to hash them for the baseline); the attacks aim at /etc and at /root's
+    // own files (a decoy repository, a spool target), which stay in scope.
+    ...[".pyenv", ".rustup", ".cargo", ".m2", ".cache"].map((d) => `/root/${d}`),
   ],
 };
 
