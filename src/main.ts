@@ -171,7 +171,13 @@ function commandHelp(name: string, c: Command): string {
 }
 
 /** Commands that only read, so any user may run them (as far as file permissions allow). */
-const READ_ONLY = new Set(["status", "history", "logs", "doctor", "webhook"]);
+const READ_ONLY = new Set(["status", "history", "logs", "webhook"]);
+
+/** Why a command needs root, for the message a non-root user gets. */
+const needsRoot = (name: string) =>
+  name === "doctor"
+    ? "checks what only root can (nginx -t, git as the app user, who holds the ports)"
+    : "changes systemd units and nginx";
 
 /**
  * Commands that make an HTTP request early, so undici (~100 ms of CPU to load) is loaded while the
@@ -287,7 +293,7 @@ async function main(argv: string[]): Promise<number> {
   const say = json ? (l: string) => void process.stderr.write(printable(redactSecrets(l)) + "\n") : print;
   // Units, nginx and the lock live in root-owned places; fail clearly instead of with EACCES midway.
   if (!READ_ONLY.has(name) && process.getuid?.() !== 0) {
-    throw new RfError("USAGE", `rf-agent ${name} changes systemd units and nginx, so it must run as root`, {
+    throw new RfError("USAGE", `rf-agent ${name} ${needsRoot(name)}, so it must run as root`, {
       hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
     });
   }
@@ -405,7 +411,22 @@ function errorText(text: string): string {
 // The journal forwarder gets every line before the process goes.
 const exit = (code: number) => void flushLogs().finally(() => process.exit(code));
 
-main(process.argv.slice(2)).then(exit, async (e: unknown) => {
+/**
+ * A file this user may not read or write (a read-only command run without sudo meets root's
+ * root-only state): the user's mistake, not a bug of ours.
+ */
+function permissionDenied(e: unknown, argv: string[]): RfError | null {
+  const err = e as NodeJS.ErrnoException | null;
+  if (process.getuid?.() === 0 || (err?.code !== "EACCES" && err?.code !== "EPERM")) return null;
+  const what = err.path ? `${err.path}` : "a file it needs";
+  return new RfError("USAGE", `this user may not read ${what}: rf-agent keeps its state root-only`, {
+    hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
+    cause: e,
+  });
+}
+
+main(process.argv.slice(2)).then(exit, async (caught: unknown) => {
+  const e = permissionDenied(caught, process.argv.slice(2)) ?? caught;
   await printRunReport(undefined, e).catch(() => undefined);
   if (isRfError(e)) {
     process.stderr.write(errorText(printable(redactSecrets(formatError(e)))) + "\n");

@@ -74,6 +74,12 @@ export async function logs(ctx: Context, opts: LogsOptions): Promise<number> {
       shown++;
     }
   }
+  if (shown === 0 && !id && process.getuid?.() !== 0) {
+    // journalctl shows a user only their own lines, and says so only on a terminal
+    opts.print(
+      "no journal lines this user may read: run it with sudo, or add the user to the systemd-journal group",
+    );
+  }
   if (shown === 0 && id) {
     const where =
       run && !/^(timer|webhook)/.test(run.trigger)

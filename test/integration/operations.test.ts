@@ -168,4 +168,38 @@ describe("operations", () => {
     expect(r.stdout).toMatch(/all \d+ checks passed/);
     expect(r.exitCode).toBe(0);
   });
+
+  it("as a user other than root: each command says what to do (exit 2), never an internal error", async () => {
+    // The config readable, so what stops the user is rf-agent's own root-only state.
+    await server.sh("install -m 644 /etc/rf-agent/agent.ini /tmp/agent-readable.ini");
+    const asNobody = (args: string) =>
+      server.sh(
+        `setpriv --reuid=nobody --regid=nogroup --clear-groups rf-agent ${args} --config /tmp/agent-readable.ini; echo "exit=$?"`,
+      );
+    const live = await server.sh("cat /var/lib/rf-agent/demo/state.json | sha256sum");
+    for (const [args, file] of [
+      ["status", "/var/lib/rf-agent/demo/state.json"],
+      ["history -n 1", "/var/lib/rf-agent/demo/history.jsonl"],
+    ] as const) {
+      const r = await asNobody(args);
+      expect(r.stdout, args).toContain("exit=2");
+      expect(r.stderr, args).toContain(`this user may not read ${file}`);
+      expect(r.stderr, args).toContain(`fix: run it with sudo: sudo rf-agent ${args} --config`);
+      expect(r.stderr, args).not.toContain("internal error");
+    }
+    for (const [args, why] of [
+      ["doctor", "doctor checks what only root can"],
+      ["rollback", "rollback changes systemd units and nginx"],
+    ] as const) {
+      const r = await asNobody(args);
+      expect(r.stdout, args).toContain("exit=2");
+      expect(r.stderr, args).toContain(`rf-agent ${why}`);
+      expect(r.stderr, args).toContain("so it must run as root");
+    }
+    const logs = await asNobody("logs -n 5");
+    expect(logs.stdout).toContain("no journal lines this user may read: run it with sudo");
+    expect(logs.stdout).toContain("exit=0");
+    // and nothing changed for it
+    expect(await server.sh("cat /var/lib/rf-agent/demo/state.json | sha256sum")).toEqual(live);
+  });
 });
