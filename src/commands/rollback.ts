@@ -4,7 +4,7 @@ import type { Context } from "../context.js";
 import { RfError } from "../errors.js";
 import type { Color } from "../config/types.js";
 import { other } from "../core/layout.js";
-import { planRollback, type Release } from "../core/plan.js";
+import { planRollback } from "../core/plan.js";
 import { liveRelease } from "../core/state.js";
 import { execute } from "../ops/execute.js";
 import { ensureAppUser } from "../ops/host.js";
@@ -33,7 +33,10 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
     // What is there now and what to do about it; named in history, it comes before the plan it makes.
     const { c, state, live, plan } = await run.steps.run("prepare", () => prepare(run));
-    const { to } = (await execute(c, run, plan, state)) as { to: Release };
+    const done = await execute(c, run, plan, state);
+    // Only a fetch ends a run early, and a rollback's plan has none.
+    if (!done.done) throw new Error(`rollback found ${done.live.color} already live`);
+    const { to } = done;
     opts.print(
       `rolled back to ${to.sha.slice(0, 12)} on ${to.color} (was ${live.sha.slice(0, 12)} on ${live.color})`,
     );
