@@ -32,16 +32,9 @@ export async function checkPorts(ctx: Context, color: Color): Promise<void> {
 }
 
 /** Why a unit that systemd already knows died (or restarted) cannot pass the health wait; else null. */
-export function crashOf(s: UnitStatus): string | null {
-  const times = (n: number) => `${n} ${n === 1 ? "time" : "times"}`;
-  if (s.activeState === "failed") {
-    const restarted = s.restarts > 0 ? `, restarted ${times(s.restarts)} before` : "";
-    return `${s.unit} exited at start (status ${s.execMainStatus}${restarted}, result ${s.result})`;
-  }
-  // Running again, but not the process that was started: one that crashed once is not trusted live
-  // (a staged color may have done so long after its start).
-  if (s.restarts > 0) {
-    return `${s.unit} exited (status ${s.execMainStatus}) and systemd restarted it ${times(s.restarts)}`;
+function crashOf(s: UnitStatus): string | null {
+  if (s.activeState === "failed" || s.restarts > 0) {
+    return `${s.unit} exited at start (status ${s.execMainStatus}, ${s.restarts} restarts, result ${s.result})`;
   }
   return null;
 }

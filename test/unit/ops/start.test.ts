@@ -2,14 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import type { HttpGet } from "../../../src/adapters/health.js";
 import { RfError } from "../../../src/errors.js";
-import {
-  checkPorts,
-  crashOf,
-  healthGate,
-  quickHealthy,
-  startColor,
-  stopColor,
-} from "../../../src/ops/start.js";
+import { checkPorts, healthGate, quickHealthy, startColor, stopColor } from "../../../src/ops/start.js";
 import { testConfig } from "../helpers/config.js";
 import {
   failureOf,
@@ -108,7 +101,7 @@ describe("healthGate", () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(e.code).toBe("HEALTH");
     expect(e.message).toBe(
-      "the blue api never became healthy: demo-api@blue.service exited (status 1) and systemd restarted it 1 time",
+      "the blue api never became healthy: demo-api@blue.service exited at start (status 1, 1 restarts, result success)",
     );
   });
 
@@ -137,41 +130,9 @@ describe("healthGate", () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(e.code).toBe("HEALTH");
     expect(e.message).toBe(
-      "the blue api never became healthy: demo-api@blue.service exited at start (status 1, result exit-code)",
+      "the blue api never became healthy: demo-api@blue.service exited at start (status 1, 0 restarts, result exit-code)",
     );
     expect(e.details).toContain("--- last lines of demo-web@blue.service");
-  });
-});
-
-describe("crashOf", () => {
-  const unit = (activeState: string, restarts: number, result = "exit-code") => ({
-    unit: "demo-api@blue.service",
-    activeState,
-    subState: "",
-    mainPid: 0,
-    restarts,
-    result,
-    execMainStatus: 1,
-  });
-
-  it("says nothing of a unit that runs and was never restarted", () => {
-    expect(crashOf(unit("active", 0, "success"))).toBeNull();
-    expect(crashOf(unit("activating", 0, "success"))).toBeNull();
-  });
-
-  it("says a failed unit exited at start, and how often systemd had restarted it before", () => {
-    expect(crashOf(unit("failed", 0))).toBe(
-      "demo-api@blue.service exited at start (status 1, result exit-code)",
-    );
-    expect(crashOf(unit("failed", 3))).toBe(
-      "demo-api@blue.service exited at start (status 1, restarted 3 times before, result exit-code)",
-    );
-  });
-
-  it("says a running unit was restarted, not that it exited at start (a staged color may crash late)", () => {
-    expect(crashOf(unit("active", 2, "success"))).toBe(
-      "demo-api@blue.service exited (status 1) and systemd restarted it 2 times",
-    );
   });
 });
 
