@@ -62,7 +62,8 @@ const ACTIONS: Record<StepName, Action> = {
   start: (s) => startColor(s.ctx, color(s), { fresh: true }),
   health: async (s, fields) => {
     // The app's own start-to-first-healthy, per service, for the step's log line.
-    fields.firstHealthy = (await healthGate(s.ctx, color(s))).firstHealthyMs;
+    const justStarted = s.plan.steps.some((step) => step.name === "start");
+    fields.firstHealthy = (await healthGate(s.ctx, color(s), justStarted)).firstHealthyMs;
   },
   preview: async (s) => {
     await showInPreview(s.ctx, color(s), sha(s));

@@ -31,17 +31,24 @@ export async function checkPorts(ctx: Context, color: Color): Promise<void> {
   });
 }
 
-/** Why a unit that systemd already knows died (or restarted) cannot pass the health wait; else null. */
-function crashOf(s: UnitStatus): string | null {
-  if (s.activeState === "failed" || s.restarts > 0) {
+/**
+ * Why a unit that systemd already knows died (or restarted) cannot pass the health wait; else null.
+ * `justStarted`: the run started it, so a death is one at start; otherwise (a staged color checked
+ * again before its switch) it may have died long after.
+ */
+export function crashOf(s: UnitStatus, justStarted = true): string | null {
+  if (s.activeState !== "failed" && s.restarts === 0) return null;
+  if (justStarted)
     return `${s.unit} exited at start (status ${s.execMainStatus}, ${s.restarts} restarts, result ${s.result})`;
-  }
-  return null;
+  if (s.activeState === "failed")
+    return `${s.unit} has exited (status ${s.execMainStatus}, result ${s.result})`;
+  const times = s.restarts === 1 ? "once" : `${s.restarts} times`;
+  return `${s.unit} exited (status ${s.execMainStatus}) and systemd restarted it ${times} since it was started`;
 }
 
 /** Fails the health wait early when systemd already knows the process died. */
-async function crashReason(ctx: Context, unit: string): Promise<string | null> {
-  return crashOf(await status(ctx.run, unit));
+async function crashReason(ctx: Context, unit: string, justStarted: boolean): Promise<string | null> {
+  return crashOf(await status(ctx.run, unit), justStarted);
 }
 
 /**
@@ -49,12 +56,17 @@ async function crashReason(ctx: Context, unit: string): Promise<string | null> {
  * answers came from the process systemd started, still running and never restarted (a crash
  * between two probes, with Restart=on-failure, could otherwise hide behind good answers).
  */
-async function confirmRunning(ctx: Context, color: Color, units: string[]): Promise<Confirmation> {
+async function confirmRunning(
+  ctx: Context,
+  color: Color,
+  units: string[],
+  justStarted: boolean,
+): Promise<Confirmation> {
   const states = await statuses(ctx.run, ctx.layout.units(color));
   for (const unit of units) {
     const s = states.get(unit);
     if (!s) return { reset: `systemd said nothing about ${unit}` };
-    const crash = crashOf(s);
+    const crash = crashOf(s, justStarted);
     if (crash) return { fail: crash };
     if (s.activeState !== "active") return { reset: `${unit} is ${s.activeState}` };
   }
@@ -73,7 +85,8 @@ export interface HealthTimes {
   firstHealthyMs: Record<string, number>;
 }
 
-export async function healthGate(ctx: Context, color: Color): Promise<HealthTimes> {
+/** `justStarted`: the run (re)started the color just now, rather than finding it running. */
+export async function healthGate(ctx: Context, color: Color, justStarted = true): Promise<HealthTimes> {
   const { health } = ctx.config;
   const results = await Promise.all(
     ctx.config.services.map(async (service: ServiceConfig) => {
@@ -86,8 +99,8 @@ export async function healthGate(ctx: Context, color: Color): Promise<HealthTime
           stableMs: health.stableSec * 1000,
           intervalMs: health.intervalSec * 1000,
           timeoutMs: health.timeoutSec * 1000,
-          failFast: () => crashReason(ctx, unit),
-          confirm: () => confirmRunning(ctx, color, [unit]),
+          failFast: () => crashReason(ctx, unit, justStarted),
+          confirm: () => confirmRunning(ctx, color, [unit], justStarted),
           now: () => ctx.now().getTime(),
           sleep: ctx.sleep,
         },

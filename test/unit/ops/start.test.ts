@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/types.js";
 import type { HttpGet } from "../../../src/adapters/health.js";
 import { RfError } from "../../../src/errors.js";
-import { checkPorts, healthGate, quickHealthy, startColor, stopColor } from "../../../src/ops/start.js";
+import {
+  checkPorts,
+  crashOf,
+  healthGate,
+  quickHealthy,
+  startColor,
+  stopColor,
+} from "../../../src/ops/start.js";
 import { testConfig } from "../helpers/config.js";
 import {
   failureOf,
@@ -105,6 +112,16 @@ describe("healthGate", () => {
     );
   });
 
+  it("says a staged color it did not start was restarted, not that it exited at start", async () => {
+    const get = fakeGet(() => ok());
+    const ctx = ctxWith({ get, run: systemd("restarted") }, (c) => (c.health.timeoutSec = 60));
+    const e = await failureOf(healthGate(ctx, "blue", false));
+    expect(e.code).toBe("HEALTH");
+    expect(e.message).toBe(
+      "the blue api never became healthy: demo-api@blue.service exited (status 1) and systemd restarted it once since it was started",
+    );
+  });
+
   it("fails as HEALTH naming the service, with its journal, when it never gets healthy", async () => {
     const get = fakeGet((url) => (url.includes("8501") ? status(503) : ok()));
     const run = systemd("running");
@@ -133,6 +150,44 @@ describe("healthGate", () => {
       "the blue api never became healthy: demo-api@blue.service exited at start (status 1, 0 restarts, result exit-code)",
     );
     expect(e.details).toContain("--- last lines of demo-web@blue.service");
+  });
+});
+
+describe("crashOf", () => {
+  const unit = (activeState: string, restarts: number, result = "exit-code") => ({
+    unit: "demo-api@blue.service",
+    activeState,
+    subState: "",
+    mainPid: 0,
+    restarts,
+    result,
+    execMainStatus: 1,
+  });
+
+  it("says nothing of a unit that runs and was never restarted", () => {
+    expect(crashOf(unit("active", 0, "success"))).toBeNull();
+    expect(crashOf(unit("activating", 0, "success"), false)).toBeNull();
+  });
+
+  it("says a unit the run just started and that died or restarted exited at start", () => {
+    expect(crashOf(unit("failed", 0))).toBe(
+      "demo-api@blue.service exited at start (status 1, 0 restarts, result exit-code)",
+    );
+    expect(crashOf(unit("active", 1, "success"))).toBe(
+      "demo-api@blue.service exited at start (status 1, 1 restarts, result success)",
+    );
+  });
+
+  it("says a unit found running (a staged color) was restarted, or has exited, not that it did so at start", () => {
+    expect(crashOf(unit("active", 1, "success"), false)).toBe(
+      "demo-api@blue.service exited (status 1) and systemd restarted it once since it was started",
+    );
+    expect(crashOf(unit("active", 3, "success"), false)).toBe(
+      "demo-api@blue.service exited (status 1) and systemd restarted it 3 times since it was started",
+    );
+    expect(crashOf(unit("failed", 0), false)).toBe(
+      "demo-api@blue.service has exited (status 1, result exit-code)",
+    );
   });
 });
 
