@@ -173,6 +173,8 @@ function commandHelp(name: string, c: Command): string {
 /** Commands that only read, so any user may run them (as far as file permissions allow). */
 const READ_ONLY = new Set(["status", "history", "logs", "webhook"]);
 
+const sudoHint = (argv: string[]) => `run it with sudo: sudo rf-agent ${argv.join(" ")}`;
+
 /** Why a command needs root, for the message a non-root user gets. */
 const needsRoot = (name: string) =>
   name === "doctor"
@@ -294,7 +296,7 @@ async function main(argv: string[]): Promise<number> {
   // Units, nginx and the lock live in root-owned places; fail clearly instead of with EACCES midway.
   if (!READ_ONLY.has(name) && process.getuid?.() !== 0) {
     throw new RfError("USAGE", `rf-agent ${name} ${needsRoot(name)}, so it must run as root`, {
-      hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
+      hint: sudoHint(argv),
     });
   }
   // Loads while the config is read and the first child processes run, not after.
@@ -418,9 +420,9 @@ const exit = (code: number) => void flushLogs().finally(() => process.exit(code)
 function permissionDenied(e: unknown, argv: string[]): RfError | null {
   const err = e as NodeJS.ErrnoException | null;
   if (process.getuid?.() === 0 || (err?.code !== "EACCES" && err?.code !== "EPERM")) return null;
-  const what = err.path ? `${err.path}` : "a file it needs";
+  const what = err.path ?? "a file it needs";
   return new RfError("USAGE", `this user may not read ${what}: rf-agent keeps its state root-only`, {
-    hint: `run it with sudo: sudo rf-agent ${argv.join(" ")}`,
+    hint: sudoHint(argv),
     cause: e,
   });
 }
