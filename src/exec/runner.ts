@@ -143,6 +143,11 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
 // stdin, stdout and output shaping, the same for a plain child and for systemd-run --pipe.
 function io(options: RunOptions) {
   return {
+    // execa's cleanup kills the child when rf-agent exits, through a listener on every signal, whose
+    // set-up took ~30 ms of a rollback's start-up. Only a follower (journalctl -f) could outlive us
+    // unnoticed; the rest are awaited, die with their pipe (flock), are stopped by BindsTo= and the
+    // backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as one process group.
+    cleanup: options.onLine !== undefined,
     input: options.input,
     stdin: options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const),
     ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
@@ -225,6 +230,7 @@ async function stopUnit(log: Logger, tools: SandboxTools, unit: string): Promise
     env: { PATH: SAFE_PATH, LANG: "C.UTF-8" },
     extendEnv: false,
     stdin: "ignore",
+    cleanup: false,
     timeout: (STOP_TIMEOUT_SEC + 10) * 1000,
     reject: false,
   });
