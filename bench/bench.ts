@@ -46,12 +46,14 @@ import {
   POLL_MS,
   PREP_VERSION,
   PROFILES,
+  READ_ONLY_RUNS,
   SETTLE_MS,
   STEADY_MS,
   SWITCH,
   WARMUP_MS,
   type ProfileName,
 } from "./settings.js";
+import { READ_ONLY_COMMANDS, readOnlyRuns, readOnlyTargets } from "./readonly.js";
 import { reportLines } from "./table.js";
 import { timelinePanels } from "./timeline.js";
 import { say, sleep, waitFor } from "./waiting.js";
@@ -195,6 +197,10 @@ async function main(): Promise<number> {
     const rfEnd = bench.ops.at(-1)?.endSnap ?? (await bench.tap.snapshot());
     const errorLog = () => booted.exec("cat", ["/var/log/nginx/error.log"]).then((r) => r.stdout.split("\n"));
     const rfNginxErrors = (await errorLog()).filter((l) => l.trim() && !l.includes("signal process started"));
+    say(
+      `read-only commands: ${READ_ONLY_RUNS} rounds of ${READ_ONLY_COMMANDS.map((c) => c.join(" ")).join(", ")}`,
+    );
+    const readOnly = await readOnlyRuns(booted, READ_ONLY_RUNS);
 
     // ---- transition to naive
     say("setting up the naive install (clone + venv + pip) while rf-agent serves");
@@ -245,7 +251,7 @@ async function main(): Promise<number> {
     });
     const ratios = ratiosOf(rfOps, nvOps);
     const latency = { rfAgent: pooledLatency(rfOps, lat), naive: pooledLatency(nvOps, lat) };
-    const targets = targetsOf(rfOps, opts.runs, profile, latency.rfAgent);
+    const targets = [...targetsOf(rfOps, opts.runs, profile, latency.rfAgent), ...readOnlyTargets(readOnly)];
     const parts = {
       deploy: breakdown(rfOps.filter((o) => o.op === "deploy")),
       rollback: breakdown(rfOps.filter((o) => o.op === "rollback")),
@@ -290,7 +296,7 @@ async function main(): Promise<number> {
         unitFiles: { api: naiveUnit("api"), web: naiveUnit("web") },
         nginxSite: NAIVE_SITE,
       },
-      rfAgent: { totals: rfT, meanStepMs: parts, operations: rfOps },
+      rfAgent: { totals: rfT, meanStepMs: parts, operations: rfOps, readOnlyCommands: readOnly },
       naive: { totals: nvT, operations: nvOps },
       outsideOperationWindows: buckets,
       ratios,

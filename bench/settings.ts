@@ -50,6 +50,10 @@ export const READY_TIMEOUT_MS = 180_000;
 /** code-only deploy: command start to new version served, minus the app's own start-to-first-healthy */
 export const DEPLOY_OVERHEAD_TARGET_MS = 1000;
 export const TRIGGER = { RF_AGENT_TRIGGER: "bench" };
+/** `status`, `history` and `logs -n 20`: runs of each, their median wall time and peak memory below these. */
+export const READ_ONLY_RUNS = 10;
+export const READ_ONLY_BELOW_MS = 250;
+export const READ_ONLY_BELOW_MB = 70;
 /** Deployed to the other color (and rolled back) before the measured runs, so it has its venv. */
 export const PREP_VERSION = "1.1.0";
 
@@ -73,4 +77,5 @@ export const METHOD = [
   "App's own start to first healthy: from the start of rf-agent's 'start' step (systemctl start) to the first answer of the passing streak of the slowest service (the 'health' step's log line gives firstHealthy per service, ms from the step's start). Deploy overhead = command start to new version served (poller) minus that.",
   `Unnamed time: from \`rf-agent history --json\`: each step's start (at) and duration (ms); the longest stretch of the run (0 to its ms) that no step covers. The process's start-up before the run is its own field (startupMs).`,
   "Medians and p95 are nearest-rank over the operations of one kind (p95 of 5 runs is their largest).",
+  `Read-only commands: after the rf-agent runs, under the same load, with both colors running (the warm standby), ${READ_ONLY_RUNS} rounds of \`rf-agent status\`, \`history\` and \`logs -n 20\` run inside the server (no nsenter): wall time from bash's $EPOCHREALTIME around the command, peak memory from GNU time's %M (maximum resident set size). The targets take each command's median time and its largest peak.`,
 ];
