@@ -49,14 +49,9 @@ export function readOnlyTargets(runs: ReadOnlyRun[]) {
   return READ_ONLY_COMMANDS.map((args) => {
     const command = args.join(" ");
     const mine = runs.filter((r) => r.command === command);
-    const median = statOf(
-      mine.map((r) => r.ms),
-      "median",
-    );
-    const p95 = statOf(
-      mine.map((r) => r.ms),
-      "p95",
-    );
+    const times = mine.map((r) => r.ms);
+    const median = statOf(times, "median");
+    const p95 = statOf(times, "p95");
     const peakMb = Math.max(...mine.map((r) => r.rssKb)) / 1024;
     const failed = mine.filter((r) => r.exitCode !== 0).length;
     return {
