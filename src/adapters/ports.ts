@@ -7,13 +7,29 @@ export interface Listener {
   command: string;
 }
 
-export async function listeners(run: Runner, port: number): Promise<Listener[]> {
-  const r = await run("ss", ["-Htlnp", `sport = :${port}`], { reject: false });
-  const found: Listener[] = [];
-  for (const m of r.stdout.matchAll(/\("([^"]*)",pid=(\d+)/g)) {
-    found.push({ command: m[1] ?? "?", pid: Number(m[2]) });
+/**
+ * The listeners on each of these ports, from one `ss` run: `ss -p` reads every process's file
+ * descriptors, and a deploy asks before each start.
+ */
+export async function listeners(run: Runner, ports: number[]): Promise<Map<number, Listener[]>> {
+  const found = new Map<number, Listener[]>(ports.map((p) => [p, []]));
+  if (ports.length === 0) return found;
+  const filter = ports.map((p) => `sport = :${p}`).join(" or ");
+  const r = await run("ss", ["-Htlnp", `( ${filter} )`], { reject: false });
+  const unnamed = new Set<number>();
+  for (const line of r.stdout.split("\n")) {
+    // "LISTEN 0 2048 127.0.0.1:8000 0.0.0.0:* users:((...))": the fourth column is the local address
+    const local = line.trim().split(/\s+/)[3];
+    const port = Number(/:(\d+)$/.exec(local ?? "")?.[1]);
+    const here = found.get(port);
+    if (!here) continue;
+    const named = [...line.matchAll(/\("([^"]*)",pid=(\d+)/g)];
+    for (const m of named) here.push({ command: m[1] ?? "?", pid: Number(m[2]) });
+    // Without privileges ss shows another user's socket without its process.
+    if (named.length === 0) unnamed.add(port);
   }
-  if (found.length === 0 && r.stdout.trim()) found.push({ pid: 0, command: "unknown" });
+  for (const port of unnamed)
+    if (found.get(port)?.length === 0) found.get(port)!.push({ pid: 0, command: "unknown" });
   return found;
 }
 

@@ -15,11 +15,13 @@ export interface ForeignHolder {
 
 /** The processes other than the color's own units listening on its ports, in config order. */
 export async function foreignHolders(ctx: Context, color: Color): Promise<ForeignHolder[]> {
-  // Asked all at once (each is an `ss` run).
-  const found = await Promise.all(ctx.config.services.map((s) => listeners(ctx.run, s.ports[color])));
+  const found = await listeners(
+    ctx.run,
+    ctx.config.services.map((s) => s.ports[color]),
+  );
   const holders: ForeignHolder[] = [];
-  for (const [i, service] of ctx.config.services.entries()) {
-    for (const l of found[i] ?? []) {
+  for (const service of ctx.config.services) {
+    for (const l of found.get(service.ports[color]) ?? []) {
       if (l.pid && (await unitOfPid(l.pid)) === ctx.layout.unit(service, color)) continue;
       holders.push({
         service,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { commandOfPid, establishedCount, listeners, unitOfPid } from "../../../src/adapters/ports.js";
 import { fakeRunner } from "../helpers/fakes.js";
 
-// Real `ss -Htlnp 'sport = :PORT'` lines.
+// Real `ss -Htlnp '( sport = :PORT or ... )'` lines.
 const UVICORN = 'LISTEN 0      2048       127.0.0.1:8000      0.0.0.0:*    users:(("uvicorn",pid=1234,fd=6))';
 const STREAMLIT_TWO =
   'LISTEN 0      128          0.0.0.0:8501      0.0.0.0:*    users:(("streamlit",pid=2001,fd=7),("python3",pid=2002,fd=7))';
@@ -11,43 +11,54 @@ const IPV6 = 'LISTEN 0      4096           [::1]:8502         [::]:*    users:((
 const NO_PROCESS = "LISTEN 0      511          0.0.0.0:80        0.0.0.0:*";
 
 describe("listeners", () => {
-  it("asks ss for the listeners of one port", async () => {
+  it("asks one ss run for the listeners of every port", async () => {
     const run = fakeRunner(() => ({ stdout: UVICORN }));
-    await listeners(run, 8000);
+    await listeners(run, [8000, 8501]);
     expect(run.calls).toEqual([
-      { file: "ss", args: ["-Htlnp", "sport = :8000"], options: { reject: false } },
+      { file: "ss", args: ["-Htlnp", "( sport = :8000 or sport = :8501 )"], options: { reject: false } },
     ]);
   });
 
+  it("asks nothing when there are no ports", async () => {
+    const run = fakeRunner(() => ({ stdout: UVICORN }));
+    expect(await listeners(run, [])).toEqual(new Map());
+    expect(run.calls).toHaveLength(0);
+  });
+
   it.each([
-    ["a uvicorn process", UVICORN, [{ pid: 1234, command: "uvicorn" }]],
+    ["a uvicorn process", UVICORN, { 8000: [{ pid: 1234, command: "uvicorn" }] }],
     [
       "two processes sharing a socket",
       STREAMLIT_TWO,
-      [
-        { pid: 2001, command: "streamlit" },
-        { pid: 2002, command: "python3" },
-      ],
+      {
+        8501: [
+          { pid: 2001, command: "streamlit" },
+          { pid: 2002, command: "python3" },
+        ],
+      },
     ],
-    ["an IPv6 listener", IPV6, [{ pid: 77, command: "python3.11" }]],
+    ["an IPv6 listener", IPV6, { 8502: [{ pid: 77, command: "python3.11" }] }],
     [
-      "two sockets (v4 and v6)",
+      "sockets on several ports",
       `${UVICORN}\n${IPV6}`,
-      [
-        { pid: 1234, command: "uvicorn" },
-        { pid: 77, command: "python3.11" },
-      ],
+      { 8000: [{ pid: 1234, command: "uvicorn" }], 8502: [{ pid: 77, command: "python3.11" }] },
     ],
-    ["a socket ss shows without its process", NO_PROCESS, [{ pid: 0, command: "unknown" }]],
-    ["nothing listening", "", []],
-    ["only whitespace", "\n  \n", []],
-  ])("parses %s", async (_, stdout, expected) => {
-    expect(
-      await listeners(
-        fakeRunner(() => ({ stdout })),
-        8000,
-      ),
-    ).toEqual(expected);
+    ["a socket ss shows without its process", NO_PROCESS, { 80: [{ pid: 0, command: "unknown" }] }],
+    [
+      "the same port on v4 and v6 without its process: one unknown holder",
+      `${NO_PROCESS}\n${NO_PROCESS.replace("0.0.0.0:80 ", "[::]:80 ")}`,
+      { 80: [{ pid: 0, command: "unknown" }] },
+    ],
+    ["nothing listening", "", {}],
+    ["only whitespace", "\n  \n", {}],
+    ["a port not asked about", UVICORN.replace(":8000", ":9000"), {}],
+  ])("parses %s", async (_, stdout, expected: Record<number, unknown>) => {
+    const ports = [80, 8000, 8501, 8502];
+    const found = await listeners(
+      fakeRunner(() => ({ stdout })),
+      ports,
+    );
+    expect(Object.fromEntries(found)).toEqual(Object.fromEntries(ports.map((p) => [p, expected[p] ?? []])));
   });
 });
 

@@ -19,10 +19,11 @@ describe("foreignHolders", () => {
     const me = process.pid;
     const run = fakeRunner((file, args) => {
       expect(file).toBe("ss");
-      const port = Number(/:(\d+)/.exec(args.at(-1) ?? "")?.[1]);
-      if (port === 8001) return { stdout: listening(8001, `users:(("node",pid=${me},fd=20))`) };
-      if (port === 8502) return { stdout: listening(8502, "") };
-      return { stdout: "" };
+      // every port listens on the green side, whatever was asked: only the asked ones may count
+      expect(args.at(-1)).toMatch(/^\( sport = :\d+ or sport = :\d+ \)$/);
+      return {
+        stdout: `${listening(8001, `users:(("node",pid=${me},fd=20))`)}\n${listening(8502, "")}`,
+      };
     });
     const ctx = fakeContext(testConfig(), { run, dirs: dirsUnder(dir) });
     expect(await foreignHolders(ctx, "blue")).toEqual([]);
