@@ -21,6 +21,8 @@ export async function listeners(run: Runner, ports: number[]): Promise<Map<numbe
     // "LISTEN 0 2048 127.0.0.1:8000 0.0.0.0:* users:((...))": the fourth column is the local address
     const local = line.trim().split(/\s+/)[3];
     const port = Number(/:(\d+)$/.exec(local ?? "")?.[1]);
+    // A line we cannot place holds, as far as we know, every port asked about: never "free" by mistake.
+    if (!Number.isInteger(port) && line.trim()) for (const p of ports) unnamed.add(p);
     const here = found.get(port);
     if (!here) continue;
     const named = [...line.matchAll(/\("([^"]*)",pid=(\d+)/g)];

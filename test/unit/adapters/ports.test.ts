@@ -52,6 +52,11 @@ describe("listeners", () => {
     ["nothing listening", "", {}],
     ["only whitespace", "\n  \n", {}],
     ["a port not asked about", UVICORN.replace(":8000", ":9000"), {}],
+    [
+      "a line it cannot place: every port held by someone unknown",
+      "LISTEN something unexpected",
+      Object.fromEntries([80, 8000, 8501, 8502].map((p) => [p, [{ pid: 0, command: "unknown" }]])),
+    ],
   ])("parses %s", async (_, stdout, expected: Record<number, unknown>) => {
     const ports = [80, 8000, 8501, 8502];
     const found = await listeners(
