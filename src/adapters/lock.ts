@@ -1,6 +1,6 @@
 // One lock per app for every entry point (timer, webhook, SSH). The kernel holds it
 // (flock), so it is released the instant its holder dies, even by kill -9.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { RfError } from "../errors.js";
 import type { Runner } from "../exec/runner.js";
@@ -109,4 +109,36 @@ export async function isLocked(run: Runner, lockPath: string): Promise<boolean> 
     reject: false,
   });
   return r.exitCode === CONFLICT;
+}
+
+/** glibc's major/minor of a dev_t, as the kernel prints them in /proc/locks. */
+function majorMinor(dev: bigint): [number, number] {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return [Number(major), Number(minor)];
+}
+
+/**
+ * Whether /proc/locks shows a flock held on the file: no process start, which `status` feels.
+ * null when it cannot tell (unreadable); a lock whose holder is in another pid namespace is not
+ * shown there, so "false" is only as good as the caller's other evidence (the holder file).
+ */
+export async function heldInProcLocks(lockPath: string, procLocks = "/proc/locks"): Promise<boolean | null> {
+  const file = await stat(lockPath, { bigint: true }).catch((e: NodeJS.ErrnoException) =>
+    e.code === "ENOENT" ? undefined : null,
+  );
+  if (file === undefined) return false;
+  if (file === null) return null;
+  const text = await readFile(procLocks, "utf8").catch(() => null);
+  if (text === null) return null;
+  const [major, minor] = majorMinor(file.dev);
+  for (const line of text.split("\n")) {
+    // "1: FLOCK  ADVISORY  WRITE 1234 fe:00:2146419 0 EOF"; a waiter's line has "->" and holds nothing.
+    const f = line.trim().split(/\s+/);
+    if (f[1] !== "FLOCK" || f.includes("->")) continue;
+    const m = /^([0-9a-f]+):([0-9a-f]+):(\d+)$/.exec(f[5] ?? "");
+    if (m && parseInt(m[1]!, 16) === major && parseInt(m[2]!, 16) === minor && BigInt(m[3]!) === file.ino)
+      return true;
+  }
+  return false;
 }

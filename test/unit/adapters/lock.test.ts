@@ -1,10 +1,17 @@
 // Uses the real `flock` (util-linux): the lock is the kernel's, so only a real one tests it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireLock, describeHolder, isLocked, readHolder, type Lock } from "../../../src/adapters/lock.js";
+import {
+  acquireLock,
+  describeHolder,
+  heldInProcLocks,
+  isLocked,
+  readHolder,
+  type Lock,
+} from "../../../src/adapters/lock.js";
 import { RfError } from "../../../src/errors.js";
 import { createRunner } from "../../../src/exec/runner.js";
 import { captureLogger, tempDir } from "../helpers/fakes.js";
@@ -198,6 +205,44 @@ describe("isLocked", () => {
     await lock.release();
     expect(await readFile(lockPath, "utf8")).toBe("");
     expect(await isLocked(run, lockPath)).toBe(false);
+  });
+});
+
+describe("heldInProcLocks", () => {
+  it("sees a real flock held on the file, and none once it is released", async () => {
+    const lock = await acquire();
+    expect(await heldInProcLocks(lockPath)).toBe(true);
+    expect(await isLocked(run, lockPath)).toBe(true);
+    await lock.release();
+    expect(await heldInProcLocks(lockPath)).toBe(false);
+  });
+
+  it("is false for a lock file that does not exist", async () => {
+    expect(await heldInProcLocks(path.join(dir, "nope.lock"))).toBe(false);
+  });
+
+  it("cannot tell without /proc/locks", async () => {
+    await mkdir(path.dirname(lockPath), { recursive: true });
+    await writeFile(lockPath, "");
+    expect(await heldInProcLocks(lockPath, path.join(dir, "no-proc-locks"))).toBeNull();
+  });
+
+  it("matches device and inode, and ignores a waiter's line and other files", async () => {
+    await mkdir(path.dirname(lockPath), { recursive: true });
+    await writeFile(lockPath, "");
+    const { dev, ino } = await stat(lockPath, { bigint: true });
+    const devText = `${((dev >> 8n) & 0xfffn).toString(16).padStart(2, "0")}:${(dev & 0xffn).toString(16).padStart(2, "0")}`;
+    const procLocks = path.join(dir, "locks");
+    const lines = (...l: string[]) => writeFile(procLocks, l.join("\n") + "\n");
+    await lines(
+      `1: FLOCK  ADVISORY  WRITE 77 ${devText}:${ino + 1n} 0 EOF`,
+      `1: -> FLOCK  ADVISORY  WRITE 78 ${devText}:${ino} 0 EOF`,
+      `2: POSIX  ADVISORY  WRITE 79 ${devText}:${ino} 0 EOF`,
+      `3: FLOCK  ADVISORY  WRITE 80 ff:ff:${ino} 0 EOF`,
+    );
+    expect(await heldInProcLocks(lockPath, procLocks)).toBe(false);
+    await lines(`1: FLOCK  ADVISORY  WRITE 77 ${devText}:${ino} 0 EOF`);
+    expect(await heldInProcLocks(lockPath, procLocks)).toBe(true);
   });
 });
 
