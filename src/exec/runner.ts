@@ -53,9 +53,10 @@ export interface RunOptions {
   /** Each stdout line as it arrives, for long-running output (journalctl -f); stdout is then not kept. */
   onLine?: (line: string) => void;
   /**
-   * A process that lives as long as rf-agent holds something (flock's lock): its stdin is a pipe kept
-   * open until this settles, then closed. If rf-agent dies first, the kernel closes the pipe. Not with
-   * `input` nor `sandbox`.
+   * A process that lives as long as rf-agent holds something (flock's lock), or waits for its word
+   * (the fetch's unit, for the checkout): its stdin is a pipe kept open until this settles, then
+   * closed, after the text it resolves to when that is a string. If rf-agent dies first, the kernel
+   * closes the pipe. Not with `input`.
    */
   stdinUntil?: Promise<unknown>;
 }
@@ -124,9 +125,7 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
         ...io(options),
         reject: options.reject !== false,
       });
-      const closeStdin = () => void child.stdin?.end();
-      // Settled either way, stdin closes; a rejection is the caller's to see, not an unhandled one here.
-      if (options.stdinUntil) options.stdinUntil.then(closeStdin, closeStdin);
+      holdStdin(child, options.stdinUntil);
       const result = await child;
       return {
         exitCode: result.exitCode ?? 1,
@@ -140,14 +139,27 @@ export function createRunner(log: Logger, tools: SandboxTools = SYSTEMD_TOOLS): 
   };
 }
 
+/** Settled either way, stdin closes (after the text it resolved to); a rejection is the caller's to see. */
+function holdStdin(child: { stdin: NodeJS.WritableStream | null }, until: Promise<unknown> | undefined) {
+  if (!until) return;
+  const close = (text?: unknown) => {
+    // A child that exited first makes the pipe fail (EPIPE): nothing is left to tell it.
+    child.stdin?.on("error", () => undefined);
+    if (typeof text === "string") child.stdin?.end(text);
+    else child.stdin?.end();
+  };
+  until.then(close, () => close());
+}
+
 // stdin, stdout and output shaping, the same for a plain child and for systemd-run --pipe.
 function io(options: RunOptions) {
   return {
     // execa's cleanup kills the child when rf-agent exits, through a listener on every signal, whose
     // set-up took ~30 ms of a rollback's start-up. Only a follower (journalctl -f) could outlive us
-    // unnoticed; the rest are awaited, die with their pipe (flock), are stopped by BindsTo= and the
-    // backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as one process group.
-    cleanup: options.onLine !== undefined,
+    // unnoticed; the rest are awaited, die with their pipe (flock, the fetch's unit), are stopped by
+    // BindsTo= and the backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as
+    // one process group.
+    cleanup: options.onLine !== undefined && options.stdinUntil === undefined,
     input: options.input,
     stdin: options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const),
     ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
@@ -191,14 +203,16 @@ async function runSandboxed(
   // The command, not systemd-run's argv: that holds options.env, which the log does not need.
   log.debug({ cmd, cwd: options.cwd, as: as.uid, unit }, "run");
   const started = Date.now();
-  const result = await execa(tools.systemdRun, argv, {
+  const child = execa(tools.systemdRun, argv, {
     cwd: "/",
     env: { PATH: SAFE_PATH, LANG: "C.UTF-8" },
     extendEnv: false,
     timeout: timeoutSec === undefined ? undefined : (timeoutSec + STOP_TIMEOUT_SEC) * 1000 + tools.backstopMs,
-    ...io({ ...options, stdinUntil: undefined }),
+    ...io(options),
     reject: false,
   });
+  holdStdin(child, options.stdinUntil);
+  const result = await child;
   const stdout = String(result.stdout ?? "");
   const stderr = String(result.stderr ?? "");
   if (result.exitCode === undefined) {

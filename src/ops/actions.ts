@@ -1,5 +1,6 @@
 // What each step of core/plan.ts does: one action per step name, and what the steps of one run
 // learn and hand on (the commit the fetch found, the requirements the checkout read).
+import type { Fetched } from "../adapters/git.js";
 import { saveState } from "../adapters/state-store.js";
 import type { Context } from "../context.js";
 import type { Plan, StepName } from "../core/plan.js";
@@ -28,6 +29,8 @@ export interface RunScope {
   readonly pending: Promise<unknown>[];
   python?: Promise<string>;
   requirements?: string;
+  /** The fetch's unit, waiting to check out what it found; ended (cancelled) when the run ends. */
+  fetched?: Fetched;
   /** When nginx confirmed the switch (ctx.now() ms). */
   flipAt?: number;
   /** Connections to the old color still open at the drain deadline. */

@@ -77,9 +77,12 @@ async function runStep(run: RecordedRun, scope: RunScope, step: PlannedStep): Pr
   }
 }
 
-/** Work a step left running beside the next ones (boot enablement) ends before the run does. */
+/**
+ * Work a step left running beside the next ones (boot enablement) ends before the run does; a
+ * fetch's unit still waiting to check out is told no (a failure or "live" came between).
+ */
 async function settle(scope: RunScope): Promise<void> {
-  await Promise.allSettled(scope.pending);
+  await Promise.allSettled([...scope.pending, scope.fetched?.cancel()]);
 }
 
 /** Undoes a failed step; returns the error the run ends with. */

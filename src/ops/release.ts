@@ -1,6 +1,6 @@
 // Bringing the idle color to a commit: the steps "fetch", "checkout", "pip install" and "units" of
 // core/plan.ts. Never touches the live color.
-import { checkoutAndShow, fetchInto } from "../adapters/git.js";
+import { checkoutAndShow, fetchForCheckout } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { saveState } from "../adapters/state-store.js";
 import { daemonReload } from "../adapters/systemd.js";
@@ -24,21 +24,27 @@ export function branchMissing(app: { repo: string; branch: string }): RfError {
 
 /**
  * Fetches into the idle checkout and learns the commit `--ref` (default: [app] branch) names.
- * "live" when that commit already serves: the deploy has nothing to do.
+ * "live" when that commit already serves: the deploy has nothing to do. The fetch's unit stays,
+ * waiting to check the commit out at the "checkout" step; the run's end cancels it otherwise.
  */
 export async function fetchRelease(scope: RunScope): Promise<void | "live"> {
   const { ctx, plan } = scope;
   const { repo, branch } = ctx.config.app;
   const dir = ctx.layout.checkout(plan.to.color);
   const git = gitUser(ctx);
-  const sha = await fetchInto(dir, repo, git, scope.ref ?? branch);
+  const fetched = await fetchForCheckout(dir, repo, git, scope.ref ?? branch, ctx.config.app.requirements);
+  const sha = fetched.sha;
   if (!sha) {
     if (scope.ref === undefined) throw branchMissing(ctx.config.app);
     throw new RfError("GIT", `ref "${scope.ref}" is not a branch, tag or commit of ${repo}`, {
       hint: "check the name (`git ls-remote <repo>` lists branches and tags), or omit --ref to deploy [app] branch",
     });
   }
-  if (plan.from && sha === plan.from.sha && !scope.force) return "live";
+  if (plan.from && sha === plan.from.sha && !scope.force) {
+    await fetched.cancel();
+    return "live";
+  }
+  scope.fetched = fetched;
   if (!scope.sha) scope.ctx = withFields(ctx, { sha: sha.slice(0, 12) });
   scope.sha = sha;
 }
@@ -50,10 +56,11 @@ export async function checkoutRelease(scope: RunScope): Promise<void> {
   // The interpreter does not depend on the commit: ask it who it is while git checks out.
   scope.python = pythonIdentity(ctx.run, app.python);
   scope.python.catch(() => undefined); // awaited by "pip install", unless the checkout fails first
-  const git = gitUser(ctx);
   // Read from the commit, not the work tree: a requirements file committed as a link to
   // /etc/shadow is refused, never read by root.
-  const req = await checkoutAndShow(dir, scope.sha!, app.requirements, git);
+  const req = scope.fetched
+    ? await scope.fetched.checkout()
+    : await checkoutAndShow(dir, scope.sha!, app.requirements, gitUser(ctx));
   if (!("text" in req)) throw requirementsProblem(app.requirements, req.missing);
   scope.requirements = req.text;
 }

@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   checkoutAndShow,
+  fetchForCheckout,
   fetchInto,
   hasCheckout,
   headSha,
@@ -212,5 +213,79 @@ describe("isSha", () => {
     expect(isSha("a".repeat(40))).toBe(true);
     expect(isSha("a".repeat(12))).toBe(false);
     expect(isSha("A".repeat(40))).toBe(false);
+  });
+});
+
+describe("fetchForCheckout: the fetch and the checkout in one unit", () => {
+  async function setUp() {
+    const o = await origin();
+    const checkout = path.join(dir, "blue");
+    await mkdir(checkout);
+    return { o, checkout, u: localUser() };
+  }
+
+  it("names the commit, and checks it out only when asked, reading the file as checkoutAndShow does", async () => {
+    const { o, checkout, u } = await setUp();
+    const first = await o.commit({ "requirements.txt": "fastapi\r\nuvicorn==0.30\n", "b.txt": "no newline" });
+    const one = await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt");
+    expect(one.sha).toBe(first);
+    // Nothing checked out yet: the unit waits for root's word.
+    await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git" });
+    expect(await one.checkout()).toEqual({ text: "fastapi\r\nuvicorn==0.30" });
+    expect(await headSha(checkout, u)).toBe(first);
+    // Byte for byte what the separate checkout reads (the venv marker is made of it).
+    expect(await checkoutAndShow(checkout, first, "requirements.txt", u)).toEqual({
+      text: "fastapi\r\nuvicorn==0.30",
+    });
+    const b = await fetchForCheckout(checkout, o.repo, u, first.slice(0, 10), "b.txt");
+    expect(await b.checkout()).toEqual(await checkoutAndShow(checkout, first, "b.txt", u));
+    // One unit for each: the sandbox and its user as for every git run.
+    expect(u.calls.every((c) => c.as?.uid === 999 && c.sandbox?.unit === "rf-agent-demo-git")).toBe(true);
+  });
+
+  it("leaves the checkout as it was when cancelled (a failed check, or the live commit again)", async () => {
+    const { o, checkout, u } = await setUp();
+    const first = await o.commit({ "requirements.txt": "a\n" });
+    await (await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt")).checkout();
+    const second = await o.commit({ "requirements.txt": "b\n" });
+    const fetched = await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt");
+    expect(fetched.sha).toBe(second);
+    await fetched.cancel();
+    await fetched.cancel();
+    expect(await headSha(checkout, u)).toBe(first);
+    await expect(execa("git", ["-C", checkout, "cat-file", "-t", second])).resolves.toMatchObject({
+      stdout: "commit",
+    });
+  });
+
+  it("names no commit for an unknown ref or one that looks like an option", async () => {
+    const { o, checkout, u } = await setUp();
+    await o.commit({ "requirements.txt": "a\n" });
+    for (const ref of ["no-such-branch", "--help"]) {
+      const fetched = await fetchForCheckout(checkout, o.repo, u, ref, "requirements.txt");
+      expect(fetched.sha).toBeNull();
+      await fetched.cancel();
+    }
+  });
+
+  it("reports the file missing, a link, or too large, as checkoutAndShow does", async () => {
+    const { o, checkout, u } = await setUp();
+    await o.commit({ "linked.txt": "->/etc/shadow", "big.txt": "x".repeat(1024 * 1024 + 1) });
+    const show = async (file: string) =>
+      (await fetchForCheckout(checkout, o.repo, u, "main", file)).checkout();
+    expect(await show("nope.txt")).toEqual({ missing: "absent" });
+    expect(await show("linked.txt")).toEqual({ missing: "not a regular file" });
+    expect(await show("big.txt")).toEqual({ missing: "too large" });
+  });
+
+  it("says which repository failed, with git's own words", async () => {
+    const { checkout, u } = await setUp();
+    await expect(
+      fetchForCheckout(checkout, path.join(dir, "missing.git"), u, "main", "requirements.txt"),
+    ).rejects.toMatchObject({
+      code: "GIT",
+      message: expect.stringContaining("clone"),
+      details: expect.stringMatching(/does not exist|not appear to be a git repository/),
+    });
   });
 });

@@ -197,6 +197,21 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
     });
   }
 
+  it('a failure at "required env" comes before the checkout: green\'s code is as it was, its fetch told no', async () => {
+    const h = await blueLive();
+    const greenHead = () => readFile(`${h.ctx.layout.checkout("green")}/.git/HEAD`, "utf8").catch(() => "");
+    const before = await greenHead();
+    h.ctx.config.app.requiredEnv = ["DATABASE_URL"];
+    const e = await failureOf(deploy(h.ctx, h.opts()));
+    expect(e.code, e.message).toBe("ENV");
+    expect(await h.steps()).toEqual(["fetch", "required env"]);
+    // The fetch's unit found the commit but was never told to check it out.
+    expect((await greenHead()).includes(sha("b"))).toBe(false);
+    expect((await greenHead()).replace(before, "")).toBe("ref: refs/heads/main\n");
+    expect(h.host.served).toEqual({ color: "blue", sha: sha("a") });
+    expect(h.stopped()).toEqual([]);
+  });
+
   it("a release that fails its health check never goes live (exit 1), green is stopped", async () => {
     const h = await blueLive({ patch: (c) => (c.health.timeoutSec = 3) });
     h.host.healthy.green = false;

@@ -37,6 +37,21 @@ describe("createRunner with stdinUntil", () => {
     expect(lines).toEqual(["ready", "stdin closed"]);
   });
 
+  it("writes the text the promise resolves to, then closes it: the child reads one word, then end of input", async () => {
+    let said!: (w: string) => void;
+    const text = new Promise<string>((r) => (said = r));
+    const lines: string[] = [];
+    const child = run("sh", ["-c", 'echo waiting; read -r w; echo "got $w"; cat; echo eof'], {
+      stdinUntil: text,
+      onLine: (l) => lines.push(l),
+    });
+    for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lines).toEqual(["waiting"]);
+    said("checkout\n");
+    expect((await child).exitCode).toBe(0);
+    expect(lines).toEqual(["waiting", "got checkout", "eof"]);
+  });
+
   it("closes it on a rejected promise too", async () => {
     const r = await run("cat", [], { stdinUntil: Promise.reject(new Error("gave up")) });
     expect(r).toEqual({ exitCode: 0, stdout: "", stderr: "" });

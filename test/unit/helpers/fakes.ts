@@ -25,13 +25,17 @@ const realRunner = createRunner(createLogger({ level: "silent" }));
 
 /** A Runner that records every call and answers with `respond` (default: exit 0, no output). */
 export function fakeRunner(
-  respond: (file: string, args: string[], options?: RunOptions) => Partial<RunResult> = () => ({}),
+  respond: (
+    file: string,
+    args: string[],
+    options?: RunOptions,
+  ) => Partial<RunResult> | Promise<Partial<RunResult>> = () => ({}),
 ): FakeRunner {
   const calls: RunCall[] = [];
   const run = (async (file: string, args: string[], options?: RunOptions) => {
     if (file === "flock") return realRunner(file, args, options);
     calls.push({ file, args, options });
-    const r = respond(file, args, options);
+    const r = await respond(file, args, options);
     return { exitCode: r.exitCode ?? 0, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }) as FakeRunner;
   run.calls = calls;

@@ -49,7 +49,11 @@ export async function fakeHost(
     patch?: (c: Config) => void;
     sleep?: (ms: number) => Promise<void>;
     /** Asked first; undefined falls through to the model's nginx and systemd. */
-    respond?: (file: string, args: string[], options?: RunOptions) => Partial<RunResult> | undefined;
+    respond?: (
+      file: string,
+      args: string[],
+      options?: RunOptions,
+    ) => Partial<RunResult> | Promise<Partial<RunResult>> | undefined;
   } = {},
 ) {
   const run = fakeRunner((file, args, options) => {

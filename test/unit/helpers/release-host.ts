@@ -37,16 +37,27 @@ export async function releaseHost(
   const faults = opts.faults ?? new Set<Fault>();
   const fail = (stderr: string): Partial<RunResult> => ({ exitCode: 1, stderr });
   // As the runner does: a failed command throws, unless the caller asked with reject: false.
-  const respond = (file: string, args: string[], options?: RunOptions): Partial<RunResult> | undefined => {
+  const respond = (
+    file: string,
+    args: string[],
+    options?: RunOptions,
+  ): Partial<RunResult> | Promise<Partial<RunResult>> | undefined => {
+    const check = (r: Partial<RunResult>) => {
+      if (r.exitCode && options?.reject !== false) {
+        throw new RfError(options?.code ?? "COMMAND", `\`${file}\` exited with status ${r.exitCode}`, {
+          details: r.stderr,
+        });
+      }
+      return r;
+    };
     const r = answer(file, args, options);
-    if (r?.exitCode && options?.reject !== false) {
-      throw new RfError(options?.code ?? "COMMAND", `\`${file}\` exited with status ${r.exitCode}`, {
-        details: r.stderr,
-      });
-    }
-    return r;
+    return r instanceof Promise ? r.then(check) : r && check(r);
   };
-  const answer = (file: string, args: string[], options?: RunOptions): Partial<RunResult> | undefined => {
+  const answer = (
+    file: string,
+    args: string[],
+    options?: RunOptions,
+  ): Partial<RunResult> | Promise<Partial<RunResult>> | undefined => {
     if (file === "getent") return { stdout: `${USER}\n` };
     if (file === "id") return { stdout: "demo\n" };
     if (file === "git" && args[0] === "ls-remote") return { stdout: `${remote.tip}\trefs/heads/main\n` };
@@ -55,6 +66,8 @@ export async function releaseHost(
       return { stdout: `LISTEN 0 128 127.0.0.1:8001 0.0.0.0:* users:(("stray",pid=${process.pid},fd=3))\n` };
     }
     if (file === "ss") return {};
+    if (file === "/bin/sh" && args[2] === "rf-agent-git" && args[1]?.includes("read -r word"))
+      return fetchThenCheckout(args.slice(3), options ?? {});
     if (file === "/bin/sh" && args[2] === "rf-agent-git")
       return git(args[1] ?? "", args.slice(3), options?.cwd ?? "/");
     if (file.endsWith("python3") && args.includes("venv")) {
@@ -74,6 +87,27 @@ export async function releaseHost(
       return faults.has("hook") ? fail("migration failed") : {};
     }
     return undefined;
+  };
+  // The fetch's unit (src/adapters/git.ts fetchForCheckout): names the commit, then checks it out
+  // only on root's word, and hands the requirements over base64-encoded after their size.
+  const fetchThenCheckout = async (args: string[], options: RunOptions): Promise<Partial<RunResult>> => {
+    const cwd = options.cwd ?? "/";
+    if (faults.has("fetch")) return fail("fatal: could not read from remote repository");
+    mkdirSync(path.join(cwd, ".git"), { recursive: true });
+    writeFileSync(path.join(cwd, ".git", "config"), "[core]\n");
+    writeFileSync(path.join(cwd, ".git", "HEAD"), "ref: refs/heads/main\n", { flag: "a" });
+    const sha = args[3]?.endsWith("/main") ? remote.tip : "";
+    options.onLine?.(`commit ${sha}`);
+    if (!sha) return {};
+    const word = await Promise.resolve(options.stdinUntil).catch(() => undefined);
+    if (word !== "checkout\n") return {};
+    if (faults.has("checkout")) return { exitCode: 10, stderr: "error: unable to unlink old 'app.py'" };
+    writeFileSync(path.join(cwd, ".git", "HEAD"), `${sha}\n`);
+    const text = Buffer.from(remote.requirements[sha] ?? "fastapi\n");
+    options.onLine?.(`size ${text.length}`);
+    for (const line of text.toString("base64").match(/.{1,76}/g) ?? []) options.onLine?.(line);
+    options.onLine?.("file read");
+    return {};
   };
   // Each git script of src/adapters/git.ts, told apart by what it runs.
   const git = (script: string, args: string[], cwd: string): Partial<RunResult> => {
