@@ -7,6 +7,7 @@ import { other } from "../core/layout.js";
 import { planRollback } from "../core/plan.js";
 import { liveRelease } from "../core/state.js";
 import { execute } from "../ops/execute.js";
+import { checkNginxEarly } from "../ops/nginx-routing.js";
 import { ensureAppUser } from "../ops/host.js";
 import { reconcile, recordedStandby } from "../ops/reconcile.js";
 import { recorded, type Outcome, type RecordedRun } from "../ops/recorded.js";
@@ -32,8 +33,10 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<Out
   }
   return recorded(ctx, "rollback", opts.waitSec, async (run) => {
     // What is there now and what to do about it; named in history, it comes before the plan it makes.
+    // Beside prepare: the switch that follows at once then need not run its own `nginx -t`.
+    const nginxCheck = checkNginxEarly(run.ctx);
     const { c, state, live, plan } = await run.steps.run("prepare", () => prepare(run));
-    const done = await execute(c, run, plan, state);
+    const done = await execute(c, run, plan, state, { nginxCheck });
     // Only a fetch ends a run early, and a rollback's plan has none.
     if (!done.done) throw new Error(`rollback found ${done.live.color} already live`);
     const { to } = done;

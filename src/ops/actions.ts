@@ -7,7 +7,7 @@ import type { Plan, StepName } from "../core/plan.js";
 import type { State } from "../core/state.js";
 import { switchNginx, watch, drainOld } from "./cutover.js";
 import { checkRequiredEnv } from "./env.js";
-import { dropFallback, showInPreview } from "./nginx-routing.js";
+import { checkNginxEarly, dropFallback, showInPreview, type NginxCheck } from "./nginx-routing.js";
 import { checkoutRelease, fetchRelease, installRequirements, installUnits } from "./release.js";
 import { runHook } from "./release-hooks.js";
 import { checkPorts, healthGate, startColor } from "./start.js";
@@ -31,6 +31,8 @@ export interface RunScope {
   requirements?: string;
   /** The fetch's unit, waiting to check out what it found; ended (cancelled) when the run ends. */
   fetched?: Fetched;
+  /** `nginx -t` asked ahead of the switch (a rollback's prepare, the health gate). */
+  nginxCheck?: NginxCheck;
   /** When nginx confirmed the switch (ctx.now() ms). */
   flipAt?: number;
   /** Connections to the old color still open at the drain deadline. */
@@ -64,6 +66,8 @@ const ACTIONS: Record<StepName, Action> = {
   ports: (s) => checkPorts(s.ctx, color(s)),
   start: (s) => startColor(s.ctx, color(s), { fresh: true }),
   health: async (s, fields) => {
+    // While the gate waits on the app: the switch after it then skips its own `nginx -t`.
+    if (s.plan.steps.some((step) => step.name === "switch nginx")) s.nginxCheck ??= checkNginxEarly(s.ctx);
     // The app's own start-to-first-healthy, per service, for the step's log line.
     const justStarted = s.plan.steps.some((step) => step.name === "start");
     fields.firstHealthy = (await healthGate(s.ctx, color(s), justStarted)).firstHealthyMs;

@@ -24,7 +24,7 @@ export async function switchNginx(scope: RunScope): Promise<void> {
   const sha = scope.sha!;
   // The color left behind stays the fallback until it is stopped, so a release that falls over
   // right after the switch costs no request while the watch switches back.
-  await switchTo(ctx, to, sha, leaving(scope) !== null);
+  await switchTo(ctx, to, sha, leaving(scope) !== null, scope.nginxCheck);
   scope.flipAt = ctx.now().getTime();
   scope.state = { ...afterSwitch(scope.state, to, sha, ctx.now()), standby: null, staged: null };
   await saveState(ctx.layout, scope.state);

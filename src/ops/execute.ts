@@ -9,6 +9,7 @@ import { actionFor, type RunScope } from "./actions.js";
 import type { RecordedRun } from "./recorded.js";
 import { stopColor } from "./start.js";
 import { switchBack, WatchFailed } from "./cutover.js";
+import type { NginxCheck } from "./nginx-routing.js";
 
 export type Executed =
   /** Every step ran; `to` is the release brought up. */
@@ -25,7 +26,7 @@ export async function execute(
   run: RecordedRun,
   plan: Plan,
   state: State,
-  opts: { ref?: string; force?: boolean } = {},
+  opts: { ref?: string; force?: boolean; nginxCheck?: NginxCheck } = {},
 ): Promise<Executed> {
   const scope: RunScope = {
     plan,
@@ -34,6 +35,7 @@ export async function execute(
     state,
     ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
     force: opts.force ?? false,
+    ...(opts.nginxCheck ? { nginxCheck: opts.nginxCheck } : {}),
     steps: run.steps,
     pending: [],
   };

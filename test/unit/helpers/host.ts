@@ -63,9 +63,10 @@ export async function fakeHost(
       return host.nginxOk ? {} : { exitCode: 1, stderr: "nginx: [emerg] rejected by the test" };
     if (file !== "systemctl") return {};
     const [verb, ...rest] = args;
-    // nginx reloads on the HUP rf-agent sends its master (or on systemctl reload)
+    // nginx reloads on the HUP rf-agent sends its master (or on systemctl reload); a config its test
+    // rejects, it refuses to load and serves on what it had
     const reloads = verb === "reload" || (verb === "kill" && rest.includes("--signal=HUP"));
-    if (reloads) {
+    if (reloads && host.nginxOk) {
       const live = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
       host.served = live && { color: live.color, sha: live.sha };
       host.fallback = live?.fallback ?? false;

@@ -162,6 +162,56 @@ describe("switchTo", () => {
   });
 });
 
+describe("switchTo with an nginx -t asked early (checkNginxEarly)", () => {
+  const HUP = "systemctl kill --kill-whom=main --signal=HUP nginx.service";
+  const early = (ok: boolean) => Promise.resolve({ ok, output: ok ? "" : "nginx: [emerg] early" });
+
+  it("spares the switch its own nginx -t when only the live include changes", async () => {
+    const { ctx, run } = await fakeNginx();
+    await switchTo(ctx, "blue", sha("a"));
+    run.calls.length = 0;
+    await switchTo(ctx, "green", sha("b"), false, early(true));
+    expect(commands(run)).toEqual([HUP]);
+    expect(parseLiveInclude(await readFile(ctx.layout.liveIncludePath, "utf8"))?.color).toBe("green");
+  });
+
+  it("does not vouch for a site file that changes, nor when it failed", async () => {
+    const fresh = await fakeNginx();
+    await switchTo(fresh.ctx, "blue", sha("a"), false, early(true));
+    expect(commands(fresh.run)).toEqual(["nginx -t -q", HUP]);
+    fresh.run.calls.length = 0;
+    await switchTo(fresh.ctx, "green", sha("b"), false, early(false));
+    expect(commands(fresh.run)).toEqual(["nginx -t -q", HUP]);
+    // Another port: the site file changes with the include.
+    const moved = await fakeHost(dir, hostModel(), { patch: (c) => (c.nginx.listen = 8080) });
+    await switchTo(moved.ctx, "blue", sha("c"), false, early(true));
+    expect(commands(moved.run)).toEqual(["nginx -t -q", HUP]);
+  });
+
+  it("when nginx then refuses the reload, asks nginx -t, puts the files back and fails as NGINX", async () => {
+    const { ctx, run } = await fakeNginx();
+    await switchTo(ctx, "blue", sha("a"));
+    const include = await readFile(ctx.layout.liveIncludePath, "utf8");
+    run.calls.length = 0;
+    // Someone broke nginx's config after the early test: the reload is refused, blue serves on.
+    const host = hostModel();
+    Object.assign(host, { nginxOk: false });
+    const broken = await fakeHost(dir, host);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const slow = fakeGet(() => {
+      vi.setSystemTime(Date.now() + 4000);
+      return ok(JSON.stringify({ color: "blue", sha: sha("a") }));
+    });
+    const e = await switchTo({ ...broken.ctx, get: slow }, "green", sha("b"), false, early(true)).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(RfError);
+    expect(e).toMatchObject({ code: "NGINX", details: "nginx: [emerg] rejected by the test" });
+    expect(await readFile(ctx.layout.liveIncludePath, "utf8")).toBe(include);
+    expect(commands(broken.run)).toEqual([HUP, "nginx -t -q", HUP]);
+  });
+});
+
 describe("servedByNginx", () => {
   it("is the color and commit nginx answers", async () => {
     const { ctx } = await fakeNginx();
