@@ -27,11 +27,7 @@ export async function readJournal(
   args: string[],
   onLine: (line: string) => void,
 ): Promise<void> {
-  const r = await run("journalctl", ["--no-pager", "-o", "json", ...args], {
-    reject: false,
-    onLine,
-    follower: args.includes("-f"),
-  });
+  const r = await run("journalctl", ["--no-pager", "-o", "json", ...args], { reject: false, onLine });
   if (r.exitCode !== 0 && r.exitCode !== 1 && r.stderr) {
     throw new RfError("COMMAND", `journalctl failed: ${r.stderr.trim().split("\n")[0]}`, {
       hint: "run rf-agent logs as root (or a member of systemd-journal)",

@@ -53,11 +53,6 @@ export interface RunOptions {
   /** Each stdout line as it arrives, for long-running output (journalctl -f); stdout is then not kept. */
   onLine?: (line: string) => void;
   /**
-   * Runs until stopped (journalctl -f), so it could outlive rf-agent unnoticed: execa kills it when
-   * rf-agent exits, through a listener on every signal (~30 ms of set-up, paid only here).
-   */
-  follower?: boolean;
-  /**
    * A process that lives as long as rf-agent holds something (flock's lock), or waits for its word
    * (the fetch's unit, for the checkout): its stdin is a pipe kept open until this settles, then
    * closed, after the text it resolves to when that is a string. If rf-agent dies first, the kernel
@@ -161,10 +156,10 @@ function io(options: RunOptions) {
   return {
     // execa's cleanup kills the child when rf-agent exits, through a listener on every signal, whose
     // set-up took ~30 ms of a rollback's start-up. Only a follower (journalctl -f) could outlive us
-    // unnoticed; the rest end by themselves and are awaited (journalctl without -f dies on its next
-    // write), die with their pipe (flock, the fetch's unit), are stopped by BindsTo= and the
-    // backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as one process group.
-    cleanup: options.follower === true,
+    // unnoticed; the rest are awaited, die with their pipe (flock, the fetch's unit), are stopped by
+    // BindsTo= and the backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as
+    // one process group.
+    cleanup: options.onLine !== undefined && options.stdinUntil === undefined,
     input: options.input,
     stdin: options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const),
     ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),

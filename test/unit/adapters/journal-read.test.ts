@@ -24,10 +24,6 @@ describe("readJournal", () => {
     await readJournal(run, ["-u", "x.service", "-n", "5"], (l) => lines.push(l));
     expect(lines).toEqual(['{"MESSAGE":"a"}', '{"MESSAGE":"b"}']);
     expect(line(run.calls[0]!)).toBe("journalctl --no-pager -o json -u x.service -n 5");
-    // It ends by itself: only `-f` makes it a follower, killed with rf-agent.
-    expect(run.calls[0]!.options?.follower).toBe(false);
-    await readJournal(run, ["-u", "x.service", "-f"], () => undefined);
-    expect(run.calls[1]!.options?.follower).toBe(true);
   });
 
   it("takes exit 1 (no entries) as no lines, and fails on another status with journalctl's first line", async () => {
