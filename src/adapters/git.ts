@@ -88,8 +88,8 @@ export async function lsRemote(repo: string, ref: string, u: GitUser): Promise<s
 }
 
 /**
- * Whether dir is a checkout a fetch can update (else fetchInto clones it afresh): `.git` a real
- * directory, its HEAD and config regular files. A FIFO there would block git until its timeout.
+ * Whether dir is a checkout a fetch can update (else fetchForCheckout clones it afresh): `.git` a
+ * real directory, its HEAD and config regular files. A FIFO there would block git until its timeout.
  */
 export async function hasCheckout(dir: string): Promise<boolean> {
   const [git, head, config] = await Promise.all([
@@ -112,75 +112,16 @@ if [ "$(git config --get remote.origin.url || true)" != "$1" ]; then
 fi
 git fetch --quiet --prune --force --tags origin '+refs/heads/*:refs/remotes/origin/*'`;
 
-// After the clone or fetch, in the same unit (each transient unit costs a namespace set-up): the
-// first candidate ("$2"…) that names a commit, or an empty line.
-const THEN_RESOLVE = `
-shift
-for c in "$@"; do git rev-parse --verify --quiet "$c^{commit}" && exit 0; done
-echo`;
-
-/**
- * Clone if missing, then fetch every branch and tag. dir must already exist and belong to the app
- * user. With `ref`, also the commit it names (a branch of origin, a tag or a commit id), or null.
- */
-export async function fetchInto(dir: string, repo: string, u: GitUser, ref?: string): Promise<string | null> {
-  const hint = "check [app] repo and that the app user can reach it (network, credentials, deploy key)";
-  const clone = !(await hasCheckout(dir));
-  const resolve = ref !== undefined && !ref.startsWith("-");
-  let out: string;
-  try {
-    const text = (clone ? CLONE : FETCH) + (resolve ? THEN_RESOLVE : "");
-    const args = resolve ? [repo, ...candidates(ref)] : [repo];
-    out = (await script(u, text, args, gitOptions(u, [dir], dir, 300_000))).stdout;
-  } catch (e) {
-    throw gitError(`${clone ? "clone" : "fetch"} ${repo}`, e, hint);
-  }
-  const sha = out.trim().split("\n").at(-1) ?? "";
-  return resolve && isSha(sha) ? sha : null;
-}
-
 /** What a ref may be, in the order tried: a branch of origin, a tag, a (possibly short) commit id. */
 const candidates = (ref: string) => [`refs/remotes/origin/${ref}`, `refs/tags/${ref}`, ref];
-
-// A file as the commit holds it, from git's objects rather than the work tree: a symlink in the
-// commit is not followed (exit 3), and a file larger than the cap is not read (exit 4).
-const SHOW_FILE = `max=$3
-line=$(git ls-tree "$1" -- "$2")
-[ -n "$line" ] || exit 2
-set -- $line
-case "$1 $2" in "100644 blob"|"100755 blob") ;; *) exit 3 ;; esac
-[ "$(git cat-file -s "$3")" -le "$max" ] || exit 4
-exec git cat-file blob "$3"`;
-
-// Before it, in the same unit, the checkout; a failed one exits 10, apart from SHOW_FILE's codes.
-const CHECKOUT_THEN_SHOW = `rm -f .git/index.lock
-git checkout --quiet --force --detach "$1" || exit 10
-git clean -ffdxq || exit 10
-${SHOW_FILE}`;
 
 export type FileInCommit = { text: string } | { missing: "absent" | "not a regular file" | "too large" };
 
 /**
- * Exactly this commit, nothing else (detached, forced, every untracked or ignored file removed), and
- * then `file` as the commit holds it: both in one unit, since each transient unit costs a namespace
- * set-up. The file must be a regular file of the commit, not a link.
+ * The exits of THEN_CHECKOUT_AND_SHOW's checkout but a clean one: 10 the checkout failed; the file,
+ * read from git's objects rather than the work tree, is 2 absent, 3 not a regular file (a link is
+ * never followed, a tree never read), 4 larger than the cap.
  */
-export async function checkoutAndShow(
-  dir: string,
-  sha: string,
-  file: string,
-  u: GitUser,
-): Promise<FileInCommit> {
-  const args = [sha, path.posix.normalize(file), String(MAX_REQUIREMENTS_BYTES)];
-  const r = await script(u, CHECKOUT_THEN_SHOW, args, {
-    ...gitOptions(u, [dir], dir, 300_000),
-    reject: false,
-  });
-  if (r.exitCode === 0) return { text: r.stdout };
-  return fileOrFailure(r, sha, file, dir);
-}
-
-/** The exits of CHECKOUT_THEN_SHOW (and of the fetch's unit after it) but a clean one. */
 function fileOrFailure(r: Awaited<ReturnType<Runner>>, sha: string, file: string, dir: string): FileInCommit {
   if (r.exitCode === 10) {
     throw gitError(
@@ -236,8 +177,11 @@ export interface Fetched {
 }
 
 /**
- * fetchInto, then checkoutAndShow of the commit found, in one unit: the checkout happens only
- * when asked (after root's checks between them), never if rf-agent stops or dies before.
+ * Clone if missing, else fetch every branch and tag (dir must already exist and belong to the app
+ * user), and name the commit `ref` names: a branch of origin, a tag or a (possibly short) commit id.
+ * Then, in the same unit, exactly that commit (detached, forced, every untracked or ignored file
+ * removed) and `file` as it holds it: the checkout happens only when asked (after root's checks
+ * between them), never if rf-agent stops or dies before.
  */
 export async function fetchForCheckout(
   dir: string,
@@ -260,7 +204,7 @@ export async function fetchForCheckout(
   let fileRead!: () => void;
   const read = new Promise<null>((resolve) => (fileRead = () => resolve(null)));
   const lines: string[] = [];
-  // A ref that looks like an option names nothing (as in fetchInto): git must not read it as one.
+  // A ref that looks like an option names nothing: git must not read it as one.
   const names = ref.startsWith("-") ? [] : candidates(ref);
   const args = [repo, path.posix.normalize(file), String(MAX_REQUIREMENTS_BYTES), ...names];
   const done = script(u, (clone ? CLONE : FETCH) + THEN_CHECKOUT_AND_SHOW, args, {
@@ -326,7 +270,7 @@ function decoded(lines: string[]): string | null {
   const size = /^size (\d+)$/.exec(lines[0] ?? "");
   const bytes = Buffer.from(lines.slice(1).join(""), "base64");
   if (!size || bytes.length !== Number(size[1])) return null;
-  // As checkoutAndShow's stdout reads it (execa strips one final newline): the venv's marker holds it.
+  // Less one final newline, as execa reads a command's stdout: the venv's marker holds this text.
   return bytes.toString("utf8").replace(/\r?\n$/, "");
 }
 

@@ -1,6 +1,6 @@
 // Bringing the idle color to a commit: the steps "fetch", "checkout", "pip install" and "units" of
 // core/plan.ts. Never touches the live color.
-import { checkoutAndShow, fetchForCheckout } from "../adapters/git.js";
+import { fetchForCheckout } from "../adapters/git.js";
 import { writeIfChanged } from "../adapters/files.js";
 import { saveState } from "../adapters/state-store.js";
 import { daemonReload } from "../adapters/systemd.js";
@@ -50,17 +50,16 @@ export async function fetchRelease(scope: RunScope): Promise<void | "live"> {
 }
 
 export async function checkoutRelease(scope: RunScope): Promise<void> {
-  const { ctx, plan } = scope;
+  const { ctx, fetched } = scope;
   const { app } = ctx.config;
-  const dir = ctx.layout.checkout(plan.to.color);
+  // Every plan fetches before it checks out: the fetch's unit waits to check out what it found.
+  if (!fetched) throw new Error("checkout step without a fetch before it");
   // The interpreter does not depend on the commit: ask it who it is while git checks out.
   scope.python = pythonIdentity(ctx.run, app.python);
   scope.python.catch(() => undefined); // awaited by "pip install", unless the checkout fails first
   // Read from the commit, not the work tree: a requirements file committed as a link to
   // /etc/shadow is refused, never read by root.
-  const req = scope.fetched
-    ? await scope.fetched.checkout()
-    : await checkoutAndShow(dir, scope.sha!, app.requirements, gitUser(ctx));
+  const req = await fetched.checkout();
   if (!("text" in req)) throw requirementsProblem(app.requirements, req.missing);
   scope.requirements = req.text;
 }

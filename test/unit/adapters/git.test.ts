@@ -4,9 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  checkoutAndShow,
   fetchForCheckout,
-  fetchInto,
   hasCheckout,
   headSha,
   isSha,
@@ -57,87 +55,6 @@ async function origin(): Promise<{
     },
   };
 }
-
-describe("fetchInto, checkoutAndShow", () => {
-  it("clones into the empty checkout, fetches later commits, checks out exactly the commit", async () => {
-    const o = await origin();
-    const first = await o.commit({ "requirements.txt": "fastapi\n" });
-    const checkout = path.join(dir, "blue");
-    await mkdir(checkout);
-    await writeFile(path.join(checkout, "leftover"), "x"); // a half-done earlier clone
-    const u = localUser();
-    // One unit: the clone or fetch also says what a ref names (a branch, a tag, a short commit id).
-    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(first);
-    expect(await hasCheckout(checkout)).toBe(true);
-    const second = await o.commit({ "app.py": "print(1)\n" });
-    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(second);
-    await expect(fetchInto(checkout, o.repo, u, first.slice(0, 10))).resolves.toBe(first);
-    await expect(fetchInto(checkout, o.repo, u, "no-such-branch")).resolves.toBeNull();
-    await expect(fetchInto(checkout, o.repo, u, "--help")).resolves.toBeNull();
-    await expect(fetchInto(checkout, o.repo, u)).resolves.toBeNull();
-    await writeFile(path.join(checkout, "untracked"), "x");
-    // One unit: the checkout also reads a file out of the commit.
-    await expect(checkoutAndShow(checkout, first, "requirements.txt", u)).resolves.toEqual({
-      text: "fastapi",
-    });
-    expect(await headSha(checkout, u)).toBe(first);
-    await expect(checkoutAndShow(checkout, second, "nothing.txt", u)).resolves.toEqual({ missing: "absent" });
-    expect(await headSha(checkout, u)).toBe(second);
-    await expect(checkoutAndShow(checkout, "f".repeat(40), "requirements.txt", u)).rejects.toMatchObject({
-      code: "GIT",
-      message: expect.stringContaining("checkout ffffffffffff failed"),
-    });
-    await writeFile(path.join(checkout, "untracked"), "x");
-    await checkoutAndShow(checkout, first, "requirements.txt", u);
-    expect(await headSha(checkout, u)).toBe(first);
-    await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git\nrequirements.txt" });
-    // Every git run is the app user's, in a sandbox named for the app.
-    expect(u.calls.every((c) => c.as?.uid === 999 && c.sandbox?.unit === "rf-agent-demo-git")).toBe(true);
-    expect(u.calls.every((c) => c.env?.GIT_ALLOW_PROTOCOL === "file:git:http:https:ssh")).toBe(true);
-  });
-
-  it("puts origin's URL right when [app] repo changed", async () => {
-    const o = await origin();
-    await o.commit({ a: "1" });
-    const checkout = path.join(dir, "blue");
-    await mkdir(checkout);
-    const u = localUser();
-    await fetchInto(checkout, path.join(dir, "nowhere"), u).catch(() => undefined);
-    await fetchInto(checkout, o.repo, u);
-    const url = await execa("git", ["-C", checkout, "config", "remote.origin.url"]);
-    expect(url.stdout).toBe(o.repo);
-  });
-
-  it("says which repository failed, with git's own words", async () => {
-    const checkout = path.join(dir, "blue");
-    await mkdir(checkout);
-    await expect(fetchInto(checkout, path.join(dir, "missing.git"), localUser())).rejects.toMatchObject({
-      code: "GIT",
-      message: expect.stringContaining("clone"),
-      details: expect.stringMatching(/does not exist|not appear to be a git repository/),
-    });
-  });
-});
-
-describe("checkoutAndShow, the file", () => {
-  it("reads a regular file from the commit, never a link or a tree", async () => {
-    const o = await origin();
-    const sha = await o.commit({
-      "requirements.txt": "fastapi\n",
-      "linked.txt": "->/etc/shadow",
-      "deps/x.txt": "y\n",
-    });
-    const u = localUser();
-    const checkout = path.join(dir, "blue");
-    await mkdir(checkout);
-    await fetchInto(checkout, o.repo, u);
-    const show = (file: string) => checkoutAndShow(checkout, sha, file, u);
-    expect(await show("requirements.txt")).toEqual({ text: "fastapi" }); // the runner drops the final newline; only hashed;
-    expect(await show("linked.txt")).toEqual({ missing: "not a regular file" });
-    expect(await show("deps")).toEqual({ missing: "not a regular file" });
-    expect(await show("nope.txt")).toEqual({ missing: "absent" });
-  });
-});
 
 describe("lsRemote", () => {
   it("returns the branch tip, or null for a branch that is not there", async () => {
@@ -201,10 +118,13 @@ describe("hasCheckout", () => {
     const checkout = path.join(dir, "blue");
     await mkdir(checkout);
     const u = localUser();
-    await fetchInto(checkout, o.repo, u);
+    await (await fetchForCheckout(checkout, o.repo, u, "main", "a")).cancel();
+    expect(await hasCheckout(checkout)).toBe(true);
     await rm(path.join(checkout, ".git", "HEAD"));
     await execa("mkfifo", [path.join(checkout, ".git", "HEAD")]);
-    await expect(fetchInto(checkout, o.repo, u, "main")).resolves.toBe(tip);
+    const fetched = await fetchForCheckout(checkout, o.repo, u, "main", "a");
+    expect(fetched.sha).toBe(tip);
+    expect(await fetched.checkout()).toEqual({ text: "1" });
   });
 });
 
@@ -224,23 +144,69 @@ describe("fetchForCheckout: the fetch and the checkout in one unit", () => {
     return { o, checkout, u: localUser() };
   }
 
-  it("names the commit, and checks it out only when asked, reading the file as checkoutAndShow does", async () => {
+  /** The commit the unit names for `ref`, ended without a checkout. */
+  async function named(checkout: string, repo: string, u: GitUser, ref: string): Promise<string | null> {
+    const fetched = await fetchForCheckout(checkout, repo, u, ref, "requirements.txt");
+    await fetched.cancel();
+    return fetched.sha;
+  }
+
+  it("clones into the emptied checkout, fetches later, and names what a branch, a tag or a short id names", async () => {
     const { o, checkout, u } = await setUp();
-    const first = await o.commit({ "requirements.txt": "fastapi\r\nuvicorn==0.30\n", "b.txt": "no newline" });
+    const first = await o.commit({ "requirements.txt": "fastapi\n" });
+    await writeFile(path.join(checkout, "leftover"), "x"); // a half-done earlier clone
+    expect(await named(checkout, o.repo, u, "main")).toBe(first);
+    expect(await hasCheckout(checkout)).toBe(true);
+    await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git" });
+    // From now on a fetch, not a clone afresh: a clone would empty the directory.
+    await writeFile(path.join(checkout, ".git", "kept"), "");
+    await execa("git", ["-C", o.repo, "tag", "v1"]);
+    const second = await o.commit({ "app.py": "print(1)\n" });
+    expect(await named(checkout, o.repo, u, "main")).toBe(second);
+    expect(await named(checkout, o.repo, u, "v1")).toBe(first);
+    expect(await named(checkout, o.repo, u, first.slice(0, 10))).toBe(first);
+    await expect(execa("test", ["-e", path.join(checkout, ".git", "kept")])).resolves.toMatchObject({
+      exitCode: 0,
+    });
+  });
+
+  it("names no commit for an unknown branch or commit, an empty ref, or one that looks like an option", async () => {
+    const { o, checkout, u } = await setUp();
+    await o.commit({ "requirements.txt": "a\n" });
+    for (const ref of ["no-such-branch", "f".repeat(40), "", "--help"]) {
+      const fetched = await fetchForCheckout(checkout, o.repo, u, ref, "requirements.txt");
+      expect(fetched.sha, ref).toBeNull();
+      await expect(fetched.checkout()).rejects.toThrow("no commit to check out");
+      await fetched.cancel();
+    }
+  });
+
+  it("names the commit, and checks it out only when asked: exactly that commit, nothing else", async () => {
+    const { o, checkout, u } = await setUp();
+    const first = await o.commit({ "requirements.txt": "fastapi\n" });
+    const second = await o.commit({ "app.py": "print(1)\n" });
     const one = await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt");
-    expect(one.sha).toBe(first);
+    expect(one.sha).toBe(second);
     // Nothing checked out yet: the unit waits for root's word.
     await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git" });
-    expect(await one.checkout()).toEqual({ text: "fastapi\r\nuvicorn==0.30" });
+    expect(await one.checkout()).toEqual({ text: "fastapi" });
+    expect(await headSha(checkout, u)).toBe(second);
+    // Detached, forced, every untracked or ignored file removed.
+    await writeFile(path.join(checkout, "requirements.txt"), "edited\n");
+    await writeFile(path.join(checkout, "untracked"), "x");
+    await mkdir(path.join(checkout, ".git", "info"), { recursive: true });
+    await writeFile(path.join(checkout, ".git", "info", "exclude"), "ignored\n");
+    await writeFile(path.join(checkout, "ignored"), "x");
+    const two = await fetchForCheckout(checkout, o.repo, u, first.slice(0, 10), "requirements.txt");
+    expect(await two.checkout()).toEqual({ text: "fastapi" });
     expect(await headSha(checkout, u)).toBe(first);
-    // Byte for byte what the separate checkout reads (the venv marker is made of it).
-    expect(await checkoutAndShow(checkout, first, "requirements.txt", u)).toEqual({
-      text: "fastapi\r\nuvicorn==0.30",
+    await expect(execa("ls", ["-A", checkout])).resolves.toMatchObject({ stdout: ".git\nrequirements.txt" });
+    await expect(execa("cat", [path.join(checkout, "requirements.txt")])).resolves.toMatchObject({
+      stdout: "fastapi",
     });
-    const b = await fetchForCheckout(checkout, o.repo, u, first.slice(0, 10), "b.txt");
-    expect(await b.checkout()).toEqual(await checkoutAndShow(checkout, first, "b.txt", u));
-    // One unit for each: the sandbox and its user as for every git run.
+    // Every git run is the app user's, in a sandbox named for the app, over ordinary transports only.
     expect(u.calls.every((c) => c.as?.uid === 999 && c.sandbox?.unit === "rf-agent-demo-git")).toBe(true);
+    expect(u.calls.every((c) => c.env?.GIT_ALLOW_PROTOCOL === "file:git:http:https:ssh")).toBe(true);
   });
 
   it("leaves the checkout as it was when cancelled (a failed check, or the live commit again)", async () => {
@@ -258,24 +224,94 @@ describe("fetchForCheckout: the fetch and the checkout in one unit", () => {
     });
   });
 
-  it("names no commit for an unknown ref or one that looks like an option", async () => {
+  it("reads the file as the commit holds it, less one final newline; never a link, a tree or one too large", async () => {
     const { o, checkout, u } = await setUp();
-    await o.commit({ "requirements.txt": "a\n" });
-    for (const ref of ["no-such-branch", "--help"]) {
-      const fetched = await fetchForCheckout(checkout, o.repo, u, ref, "requirements.txt");
-      expect(fetched.sha).toBeNull();
-      await fetched.cancel();
-    }
-  });
-
-  it("reports the file missing, a link, or too large, as checkoutAndShow does", async () => {
-    const { o, checkout, u } = await setUp();
-    await o.commit({ "linked.txt": "->/etc/shadow", "big.txt": "x".repeat(1024 * 1024 + 1) });
+    const texts: Record<string, string> = {
+      "requirements.txt": "fastapi\n",
+      "crlf.txt": "fastapi\r\nuvicorn==0.30\r\n",
+      "mixed.txt": "fastapi\r\nuvicorn==0.30\n",
+      "b.txt": "no newline",
+      "two.txt": "a\n\n",
+      "utf8.txt": "café==1.0 # ünïcode\n",
+      "deps/x.txt": "y\n",
+      "cap.txt": "x".repeat(1024 * 1024),
+    };
+    const sha = await o.commit({
+      ...texts,
+      "linked.txt": "->/etc/shadow",
+      "big.txt": "x".repeat(1024 * 1024 + 1),
+    });
     const show = async (file: string) =>
       (await fetchForCheckout(checkout, o.repo, u, "main", file)).checkout();
+    // What git holds less one final "\n" or "\r\n", as execa reads `git show` of it (beside each):
+    // the venv's marker is made of this text.
+    const expected: Record<string, string> = {
+      "requirements.txt": "fastapi",
+      "crlf.txt": "fastapi\r\nuvicorn==0.30",
+      "mixed.txt": "fastapi\r\nuvicorn==0.30",
+      "b.txt": "no newline",
+      "two.txt": "a\n",
+      "utf8.txt": "café==1.0 # ünïcode",
+      "deps/x.txt": "y",
+      "cap.txt": "x".repeat(1024 * 1024),
+    };
+    for (const [file, text] of Object.entries(expected)) {
+      expect(await show(file), file).toEqual({ text });
+      await expect(execa("git", ["-C", o.repo, "show", `${sha}:${file}`])).resolves.toMatchObject({
+        stdout: text,
+      });
+    }
     expect(await show("nope.txt")).toEqual({ missing: "absent" });
     expect(await show("linked.txt")).toEqual({ missing: "not a regular file" });
+    expect(await show("deps")).toEqual({ missing: "not a regular file" });
     expect(await show("big.txt")).toEqual({ missing: "too large" });
+    // The commit is checked out all the same: the caller refuses the release.
+    expect(await headSha(checkout, u)).toBe(sha);
+  });
+
+  it("removes a stale index.lock before the fetch; a checkout that fails says so, with the fix", async () => {
+    const { o, checkout, u } = await setUp();
+    const first = await o.commit({ "requirements.txt": "a\n" });
+    await (await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt")).checkout();
+    const second = await o.commit({ "requirements.txt": "b\n" });
+    // Left behind by a run killed mid-checkout: the next fetch removes it.
+    await writeFile(path.join(checkout, ".git", "index.lock"), "");
+    const next = await fetchForCheckout(checkout, o.repo, u, "main", "requirements.txt");
+    expect(await next.checkout()).toEqual({ text: "b" });
+    expect(await headSha(checkout, u)).toBe(second);
+    // Taken while the unit waits for root's word: git refuses to check out.
+    const fetched = await fetchForCheckout(checkout, o.repo, u, first, "requirements.txt");
+    expect(fetched.sha).toBe(first);
+    await writeFile(path.join(checkout, ".git", "index.lock"), "");
+    await expect(fetched.checkout()).rejects.toMatchObject({
+      code: "GIT",
+      message: `git checkout ${first.slice(0, 12)} failed`,
+      hint: `the idle checkout ${checkout} is damaged; remove it and deploy again`,
+      details: expect.stringContaining("index.lock"),
+    });
+    expect(await headSha(checkout, u)).toBe(second);
+  });
+
+  it("clones afresh after a failed clone, and puts origin's URL right when [app] repo changed", async () => {
+    const { o, checkout, u } = await setUp();
+    const tip = await o.commit({ a: "1" });
+    const nowhere = fetchForCheckout(checkout, path.join(dir, "nowhere"), u, "main", "a");
+    await expect(nowhere).rejects.toMatchObject({ code: "GIT" });
+    expect(await named(checkout, o.repo, u, "main")).toBe(tip);
+    const url = async () => (await execa("git", ["-C", checkout, "config", "remote.origin.url"])).stdout;
+    expect(await url()).toBe(o.repo);
+    // The repository moved, with a commit only the new place has: fetched from there, not cloned.
+    const moved = path.join(dir, "moved");
+    await execa("git", ["clone", "-q", o.repo, moved]);
+    const who = ["-c", "user.email=t@t", "-c", "user.name=t"];
+    await execa("git", ["-C", moved, ...who, "commit", "-q", "--allow-empty", "-m", "moved"]);
+    const movedTip = (await execa("git", ["-C", moved, "rev-parse", "HEAD"])).stdout;
+    await writeFile(path.join(checkout, ".git", "kept"), "");
+    expect(await named(checkout, moved, u, "main")).toBe(movedTip);
+    expect(await url()).toBe(moved);
+    await expect(execa("test", ["-e", path.join(checkout, ".git", "kept")])).resolves.toMatchObject({
+      exitCode: 0,
+    });
   });
 
   it("says which repository failed, with git's own words", async () => {

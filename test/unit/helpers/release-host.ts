@@ -69,7 +69,7 @@ export async function releaseHost(
     if (file === "/bin/sh" && args[2] === "rf-agent-git" && args[1]?.includes("read -r word"))
       return fetchThenCheckout(args.slice(3), options ?? {});
     if (file === "/bin/sh" && args[2] === "rf-agent-git")
-      return git(args[1] ?? "", args.slice(3), options?.cwd ?? "/");
+      return fail(`unexpected git script: ${(args[1] ?? "").split("\n")[0]}`);
     if (file.endsWith("python3") && args.includes("venv")) {
       mkdirSync(args.at(-1)!, { recursive: true });
       writeFileSync(path.join(args.at(-1)!, "pyvenv.cfg"), "home = /usr/bin\n");
@@ -108,31 +108,6 @@ export async function releaseHost(
     for (const line of text.toString("base64").match(/.{1,76}/g) ?? []) options.onLine?.(line);
     options.onLine?.("file read");
     return {};
-  };
-  // Each git script of src/adapters/git.ts, told apart by what it runs.
-  const git = (script: string, args: string[], cwd: string): Partial<RunResult> => {
-    if (script.includes("git clone") || script.includes("git fetch")) {
-      if (faults.has("fetch")) return fail("fatal: could not read from remote repository");
-      mkdirSync(path.join(cwd, ".git"), { recursive: true });
-      writeFileSync(path.join(cwd, ".git", "config"), "[core]\n");
-      writeFileSync(path.join(cwd, ".git", "HEAD"), "ref: refs/heads/main\n", { flag: "a" });
-      // The fetch also resolves the ref it is given ("$2"…), in the same unit.
-      if (script.includes("rev-parse"))
-        return { stdout: args[1]?.endsWith("/main") ? `${remote.tip}\n` : "\n" };
-      return {};
-    }
-    if (script.includes("rev-parse"))
-      return args[0]?.endsWith("/main") ? { stdout: `${remote.tip}\n` } : fail("");
-    if (script.includes("git checkout")) {
-      // The script's own code for a failed checkout (src/adapters/git.ts CHECKOUT).
-      if (faults.has("checkout")) return { exitCode: 10, stderr: "error: unable to unlink old 'app.py'" };
-      writeFileSync(path.join(cwd, ".git", "HEAD"), `${args[0]}\n`);
-      // The checkout also reads the requirements out of the commit, in the same unit.
-      if (script.includes("ls-tree")) return { stdout: remote.requirements[args[0] ?? ""] ?? "fastapi\n" };
-      return {};
-    }
-    if (script.includes("ls-tree")) return { stdout: remote.requirements[args[0] ?? ""] ?? "fastapi\n" };
-    return fail(`unexpected git script: ${script.split("\n")[0]}`);
   };
   for (const d of ["srv", "data"]) mkdirSync(path.join(dir, d), { mode: 0o755 });
   const h = await fakeHost(dir, host, {

@@ -1,9 +1,14 @@
 // writeUnits: rf-agent's own unit files are rewritten; the operator's drop-ins beside them never are.
+// checkoutRelease: only ever the fetch's own unit checks out.
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { writeUnits } from "../../../src/ops/release.js";
-import { tempDir } from "../helpers/fakes.js";
+import { isRfError } from "../../../src/errors.js";
+import { planDeploy } from "../../../src/core/plan.js";
+import type { RunScope } from "../../../src/ops/actions.js";
+import { checkoutRelease, writeUnits } from "../../../src/ops/release.js";
+import { testConfig } from "../helpers/config.js";
+import { fakeContext, fakeRunner, tempDir } from "../helpers/fakes.js";
 import { fakeHost, hostModel } from "../helpers/host.js";
 
 let dir: string;
@@ -40,5 +45,32 @@ describe("writeUnits and the operator's drop-ins", () => {
       "IPAddressDeny=any",
     );
     expect(run.calls.filter((c) => c.args[0] === "daemon-reload")).toHaveLength(3);
+  });
+});
+
+describe("checkoutRelease", () => {
+  it("refuses, as a bug of ours, a checkout with no fetch before it, and runs nothing", async () => {
+    const config = testConfig();
+    const run = fakeRunner();
+    const sha = "a".repeat(40);
+    const plan = planDeploy({
+      config,
+      live: null,
+      idle: "blue",
+      sha,
+      changedFiles: null,
+      fallbackToIdle: false,
+      noSwitch: false,
+    });
+    const scope = { ctx: fakeContext(config, { run }), plan, sha, force: false } as unknown as RunScope;
+    const caught = await checkoutRelease(scope).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(caught).toBeInstanceOf(Error);
+    expect(isRfError(caught)).toBe(false);
+    expect((caught as Error).message).toBe("checkout step without a fetch before it");
+    expect(run.calls).toEqual([]);
+    expect(scope.requirements).toBeUndefined();
   });
 });
