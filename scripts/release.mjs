@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
+import { bundle } from "./bundle.mjs";
 
 const RELEASE = "release";
 const EXECUTABLE = path.join(RELEASE, "rf-agent-linux-x64");
@@ -29,17 +30,9 @@ if (process.platform !== "linux" || process.arch !== "x64") {
   );
 }
 
-// What every bundle shares (see scripts/build.mjs for why it is a bundle at all).
-const common = {
-  entryPoints: ["src/cli.ts"],
-  bundle: true,
-  platform: "node",
-  target: "node20.19",
-  define: { __RF_AGENT_BUILD__: JSON.stringify(buildInfo) },
-  logLevel: "warning",
-};
+const define = { __RF_AGENT_BUILD__: JSON.stringify(buildInfo) };
 
-// From nothing: dist/ in the checkout may hold chunks of older builds (kept for running processes).
+// From nothing: dist/ in the checkout may hold older builds (kept for running processes).
 await rm(RELEASE, { recursive: true, force: true });
 const pkgDir = path.join(RELEASE, "package");
 const seaDir = path.join(RELEASE, "sea");
@@ -47,18 +40,7 @@ await mkdir(pkgDir, { recursive: true });
 await mkdir(seaDir, { recursive: true });
 
 // --- the npm package: dist/ as scripts/build.mjs makes it, units/, nginx/, and no dependencies.
-await build({
-  ...common,
-  outdir: path.join(pkgDir, "dist"),
-  splitting: true,
-  format: "esm",
-  sourcemap: true,
-  chunkNames: "chunks/[name]-[hash]",
-  banner: {
-    js: "import { createRequire as __rfCreateRequire } from 'node:module'; const require = __rfCreateRequire(import.meta.url);",
-  },
-});
-await chmod(path.join(pkgDir, "dist", "cli.js"), 0o755);
+await bundle(path.join(pkgDir, "dist"), define);
 for (const dir of TEMPLATE_DIRS) await cp(dir, path.join(pkgDir, dir), { recursive: true });
 await copyFile("README.md", path.join(pkgDir, "README.md"));
 // Every dependency is inside the bundle: listing them would make npm fetch them for nothing.
@@ -75,7 +57,12 @@ const tarball = path.join(RELEASE, packed.filename);
 // --- the single executable: one CommonJS script (what SEA runs), the templates as assets.
 const script = path.join(seaDir, "rf-agent.cjs");
 await build({
-  ...common,
+  entryPoints: ["src/sea.ts"],
+  bundle: true,
+  platform: "node",
+  target: "node20.19",
+  define,
+  logLevel: "warning",
   outfile: script,
   format: "cjs",
   // template.ts finds units/ and nginx/ through import.meta.url only when not a SEA; here it reads assets.

@@ -9,7 +9,7 @@ export interface ServiceStatus {
   port: number;
   /** ActiveState/SubState, e.g. active/running. */
   state: string;
-  /** Answers its health URL with 2xx (asked only when active). */
+  /** Active, and answers its health URL with 2xx. */
   healthy: boolean;
 }
 
@@ -23,21 +23,28 @@ export type ServiceStatuses = Record<Color, Record<string, ServiceStatus>>;
 export const STATUS_HEALTH_TIMEOUT_MS = 1000;
 
 /**
- * Every unit of both colors in one `systemctl show`, then the health URL of each active one, all at
- * once. Also the ActiveState of each unit, for the state's standby check (src/ops/reconcile.ts).
+ * Every unit of both colors in one `systemctl show`, and the health URL of each, all at once: an
+ * answer counts only for a unit systemd calls active, but it is not waited for behind systemctl.
+ * Also the ActiveState of each unit, for the state's standby check (src/ops/reconcile.ts).
  */
 export async function serviceStatuses(
   ctx: Context,
 ): Promise<{ services: ServiceStatuses; activeStates: Map<string, string> }> {
   const pairs = COLORS.flatMap((color) => ctx.config.services.map((service) => ({ color, service })));
+  const asked = pairs.map(({ color, service }) => {
+    const answer = ctx.get(healthUrl(service, color), { timeoutMs: STATUS_HEALTH_TIMEOUT_MS });
+    answer.catch(() => undefined);
+    return answer;
+  });
   const units = await statuses(
     ctx.run,
     pairs.map((p) => ctx.layout.unit(p.service, p.color)),
   );
+  // A stopped unit's port may hold someone else's process: its answer is not waited for at all.
   const answers = await Promise.all(
-    pairs.map(({ color, service }) =>
+    pairs.map(({ color, service }, i) =>
       units.get(ctx.layout.unit(service, color))?.activeState === "active"
-        ? ctx.get(healthUrl(service, color), { timeoutMs: STATUS_HEALTH_TIMEOUT_MS })
+        ? asked[i]!
         : { status: 0, body: "" },
     ),
   );

@@ -1,4 +1,4 @@
-// serviceStatuses: one `systemctl show` for every unit, the health of the active ones asked at once.
+// serviceStatuses: one `systemctl show` for every unit, and beside it the health of every service.
 import { describe, expect, it } from "vitest";
 import type { HttpAnswer, HttpGet } from "../../../src/adapters/health.js";
 import { serviceStatuses, STATUS_HEALTH_TIMEOUT_MS } from "../../../src/ops/service-status.js";
@@ -19,27 +19,38 @@ function heldGet() {
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe("serviceStatuses", () => {
-  it("asks systemd once for all units, then the health of every active one at once with the short timeout", async () => {
-    const run = fakeRunner(() => ({
-      stdout: [
-        block("demo-api@blue.service", "active", "running"),
-        block("demo-web@blue.service", "active", "running"),
-        block("demo-api@green.service", "inactive", "dead"),
-        block("demo-web@green.service", "failed", "failed"),
-      ].join("\n\n"),
-    }));
+  it("asks systemd once for all units and, beside it, every health URL at once with the short timeout", async () => {
+    let systemdAnswers!: () => void;
+    const systemdAsked = new Promise<void>((r) => (systemdAnswers = r));
+    const run = fakeRunner(async () => {
+      await systemdAsked;
+      return {
+        stdout: [
+          block("demo-api@blue.service", "active", "running"),
+          block("demo-web@blue.service", "active", "running"),
+          block("demo-api@green.service", "inactive", "dead"),
+          block("demo-web@green.service", "failed", "failed"),
+        ].join("\n\n"),
+      };
+    });
     const { get, asked } = heldGet();
     const ctx = fakeContext(testConfig(), { run, get });
     const done = serviceStatuses(ctx);
     await settle();
-    // both asked before either answered
+    // all asked while systemctl has not answered, and before any health answer
     expect(asked.map((a) => [a.url, a.timeoutMs])).toEqual([
       ["http://127.0.0.1:8000/health", STATUS_HEALTH_TIMEOUT_MS],
       ["http://127.0.0.1:8501/_stcore/health", STATUS_HEALTH_TIMEOUT_MS],
+      ["http://127.0.0.1:8001/health", STATUS_HEALTH_TIMEOUT_MS],
+      ["http://127.0.0.1:8502/_stcore/health", STATUS_HEALTH_TIMEOUT_MS],
     ]);
     expect(STATUS_HEALTH_TIMEOUT_MS).toBeLessThanOrEqual(1000);
+    systemdAnswers();
     asked[1]!.answer({ status: 503, body: "starting" });
     asked[0]!.answer({ status: 200, body: "ok" });
+    // Something answering on a stopped unit's port does not make that unit healthy.
+    asked[2]!.answer({ status: 200, body: "someone else" });
+    // green's web never answers: not waited for, since its unit is not active
     const { services, activeStates } = await done;
     expect(services).toEqual({
       blue: {
@@ -57,13 +68,13 @@ describe("serviceStatuses", () => {
     ]);
   });
 
-  it("reads a unit systemd said nothing of as unknown, asks it no health, and leaves it out of the active states", async () => {
+  it("reads a unit systemd said nothing of as unknown, waits for no health of it, and leaves it out of the active states", async () => {
     const run = fakeRunner(() => ({ stdout: block("demo-api@blue.service", "active", "running") }));
     const { get, asked } = heldGet();
     const ctx = fakeContext(testConfig(), { run, get });
     const done = serviceStatuses(ctx);
     await settle();
-    expect(asked.map((a) => a.url)).toEqual(["http://127.0.0.1:8000/health"]);
+    expect(asked).toHaveLength(4);
     asked[0]!.answer({ status: 0, body: "timeout" });
     const { services, activeStates } = await done;
     expect(services.blue.api).toMatchObject({ state: "active/running", healthy: false });
