@@ -1,5 +1,6 @@
 // One lock per app for every entry point (timer, webhook, SSH). The kernel holds it
 // (flock), so it is released the instant its holder dies, even by kill -9.
+import { closeSync, constants, openSync } from "node:fs";
 import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { RfError } from "../errors.js";
@@ -35,8 +36,9 @@ export async function readHolder(holderPath: string): Promise<LockHolder | null>
 }
 
 /**
- * `flock` holds the lock on our behalf and runs `cat`, which reads our stdin pipe:
- * when this process dies for any reason the pipe closes, cat exits, the lock is free.
+ * `flock` locks our own open lock file, given to it as its fd 3, and exits: the lock belongs to the
+ * open file, which this process holds until it releases the lock or dies for any reason (the kernel
+ * then closes it, and the lock is free). One short child and no process left to watch.
  */
 export async function acquireLock(
   run: Runner,
@@ -46,34 +48,21 @@ export async function acquireLock(
   command: string,
 ): Promise<Lock> {
   await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
-  let closeStdin!: () => void;
-  const held = new Promise<void>((resolve) => (closeStdin = resolve));
-  let onLocked!: () => void;
-  const locked = new Promise<true>((resolve) => (onLocked = () => resolve(true)));
-  const flock = run(
-    "flock",
-    [
-      "--exclusive",
-      "--wait",
-      String(waitSec),
-      "--conflict-exit-code",
-      String(CONFLICT),
-      lockPath,
-      "sh",
-      "-c",
-      "echo locked; exec cat",
-    ],
-    {
-      reject: false,
-      stdinUntil: held,
-      onLine: (line) => {
-        if (line === "locked") onLocked();
-      },
-    },
-  );
-  const acquired = await Promise.race([locked, flock.then(() => false)]);
-  if (!acquired) {
-    const r = await flock;
+  // Close-on-exec (Node's default): no other child of ours inherits the lock.
+  const fd = openSync(lockPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  let r: Awaited<ReturnType<Runner>>;
+  try {
+    r = await run(
+      "flock",
+      ["--exclusive", "--wait", String(waitSec), "--conflict-exit-code", String(CONFLICT), "3"],
+      { reject: false, fd3: fd },
+    );
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  if (r.exitCode !== 0) {
+    closeSync(fd);
     if (r.exitCode !== CONFLICT) {
       throw new RfError(
         "COMMAND",
@@ -90,15 +79,19 @@ export async function acquireLock(
     });
   }
   const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
-  await writeAtomic(holderPath, JSON.stringify(holder) + "\n", 0o644);
+  try {
+    await writeAtomic(holderPath, JSON.stringify(holder) + "\n", 0o644);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
   let released = false;
   return {
     async release() {
       if (released) return;
       released = true;
       await rm(holderPath, { force: true });
-      closeStdin();
-      await flock;
+      closeSync(fd);
     },
   };
 }

@@ -53,12 +53,13 @@ export interface RunOptions {
   /** Each stdout line as it arrives, for long-running output (journalctl -f); stdout is then not kept. */
   onLine?: (line: string) => void;
   /**
-   * A process that lives as long as rf-agent holds something (flock's lock), or waits for its word
-   * (the fetch's unit, for the checkout): its stdin is a pipe kept open until this settles, then
-   * closed, after the text it resolves to when that is a string. If rf-agent dies first, the kernel
-   * closes the pipe. Not with `input`.
+   * A process that waits for rf-agent's word (the fetch's unit, for the checkout): its stdin is a
+   * pipe kept open until this settles, then closed, after the text it resolves to when that is a
+   * string. If rf-agent dies first, the kernel closes the pipe. Not with `input`.
    */
   stdinUntil?: Promise<unknown>;
+  /** A file descriptor of ours the child gets as its fd 3 (flock locks our open lock file); not sandboxed. */
+  fd3?: number;
 }
 
 export interface RunResult {
@@ -153,16 +154,20 @@ function holdStdin(child: { stdin: NodeJS.WritableStream | null }, until: Promis
 
 // stdin, stdout and output shaping, the same for a plain child and for systemd-run --pipe.
 function io(options: RunOptions) {
+  const stdin = options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const);
+  const stdout = options.onLine ? { transform: lineCallback(options.onLine) } : ("pipe" as const);
   return {
     // execa's cleanup kills the child when rf-agent exits, through a listener on every signal, whose
     // set-up took ~30 ms of a rollback's start-up. Only a follower (journalctl -f) could outlive us
-    // unnoticed; the rest are awaited, die with their pipe (flock, the fetch's unit), are stopped by
+    // unnoticed; the rest are awaited, die with their pipe (the fetch's unit), are stopped by
     // BindsTo= and the backstop (systemd-run), and a Ctrl-C or a hang-up reaches them with ours as
     // one process group.
     cleanup: options.onLine !== undefined && options.stdinUntil === undefined,
     input: options.input,
-    stdin: options.input === undefined && !options.stdinUntil ? ("ignore" as const) : ("pipe" as const),
-    ...(options.onLine ? { stdout: { transform: lineCallback(options.onLine) } } : {}),
+    // execa's types name descriptors 3 to 9 only; it hands any number to Node's spawn as it is.
+    ...(options.fd3 === undefined
+      ? { stdin, stdout }
+      : { stdio: [stdin, stdout, "pipe", options.fd3 as unknown as 3] as const }),
     all: false,
     stripFinalNewline: true,
   };

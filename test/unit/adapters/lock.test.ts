@@ -116,6 +116,26 @@ describe("acquireLock", () => {
     expect(await isLocked(run, lockPath)).toBe(true);
   });
 
+  it("leaves no process behind while held: the lock is our open file's", async () => {
+    await acquire();
+    const children = await run("pgrep", ["-P", String(process.pid), "-x", "flock"], { reject: false });
+    expect(children.stdout).toBe("");
+    expect(await isLocked(run, lockPath)).toBe(true);
+  });
+
+  it("is not inherited by a child started while it is held: released is released", async () => {
+    const lock = await acquire();
+    // A long child of ours, as a deploy starts them while it holds the lock.
+    const child = run("sleep", ["5"], { reject: false, timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await lock.release();
+    expect(await isLocked(run, lockPath)).toBe(false);
+    await acquire(0, "next");
+    const sleeping = await run("pgrep", ["-P", String(process.pid), "-x", "sleep"], { reject: false });
+    for (const pid of sleeping.stdout.split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
+    await child;
+  });
+
   it("with --wait, queues until the holder releases", async () => {
     const first = await acquire();
     setTimeout(() => void first.release(), 300);

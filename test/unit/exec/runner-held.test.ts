@@ -1,4 +1,4 @@
-// createRunner with stdinUntil: a child that lives while rf-agent holds something (flock's lock)
+// createRunner with stdinUntil: a child that waits for rf-agent's word on its stdin (the fetch's unit)
 // and ends when its stdin closes, either when the caller lets go or when rf-agent dies.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
