@@ -7,7 +7,7 @@ const name = await bundle("dist");
 
 // An rf-agent running from dist/ (a test server mounts this checkout) has read its bundle already,
 // but older builds' files go only once they are an hour old, as the build before this one did.
-const keep = new Set(["cli.js", name, `${name}.map`]);
+const keep = new Set(["cli.js", "THIRD-PARTY-LICENSES.txt", name, `${name}.map`]);
 const hourAgo = Date.now() - 3600_000;
 async function prune(dir) {
   for (const e of await readdir(dir, { withFileTypes: true })) {

@@ -158,6 +158,12 @@ describe("runBundle", () => {
     expect(() => boom()).toThrow(expect.objectContaining({ stack: expect.stringContaining(`${f}:3:`) }));
   });
 
+  it("reads a bundle with text beyond ASCII as UTF-8, not byte by byte", () => {
+    // written as UTF-8: the check mark is three bytes, each "é" two
+    runBundle(bundle("globalThis.__rfText = '\u2713 \u00e9t\u00e9 ✓ été';"), ["status"], { dir: "off" });
+    expect((globalThis as unknown as { __rfText: string }).__rfText).toBe("✓ été ✓ été");
+  });
+
   // In separate processes, as runs are: within one, V8 compiles a source it has seen from its own
   // memory and never looks at the cache.
   async function runner(): Promise<(bundle: string, args: string[], cache: string) => BundleRun> {
