@@ -81,4 +81,10 @@ export default tseslint.config(
       },
     },
   },
+  // CommonJS stand-ins for modules inside the bundle (scripts/bundle.mjs).
+  {
+    files: ["scripts/shims/**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "readonly", require: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

@@ -10,6 +10,17 @@ import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
 
+// undici's HTTP/2 client loads node:http2 as undici loads; it gets scripts/shims/http2.cjs instead.
+const UNDICI_H2 = /undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/;
+export const lazyHttp2 = {
+  name: "lazy-http2",
+  setup(b) {
+    b.onResolve({ filter: /^node:http2$/ }, (args) =>
+      UNDICI_H2.test(args.importer) ? { path: path.resolve("scripts/shims/http2.cjs") } : undefined,
+    );
+  },
+};
+
 const common = { bundle: true, platform: "node", target: "node20.19", logLevel: "warning", write: false };
 
 /** Writes the bundle and the entry point into outDir; returns the bundle's file name. */
@@ -21,6 +32,7 @@ export async function bundle(outDir, define = {}) {
     outfile: path.join(outDir, "main.cjs"),
     format: "cjs",
     sourcemap: true,
+    plugins: [lazyHttp2],
     // ASCII only, so cli.js reads it as one-byte text (a file with one non-ASCII byte took 15 ms
     // more to decode): strings escaped, licence comments of the dependencies in their own file.
     charset: "ascii",

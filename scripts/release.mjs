@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
-import { bundle } from "./bundle.mjs";
+import { bundle, lazyHttp2 } from "./bundle.mjs";
 
 const RELEASE = "release";
 const EXECUTABLE = path.join(RELEASE, "rf-agent-linux-x64");
@@ -65,6 +65,7 @@ await build({
   logLevel: "warning",
   outfile: script,
   format: "cjs",
+  plugins: [lazyHttp2],
   // template.ts finds units/ and nginx/ through import.meta.url only when not a SEA; here it reads assets.
   logOverride: { "empty-import-meta": "silent" },
 });

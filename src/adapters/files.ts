@@ -1,6 +1,6 @@
 // File system helpers: atomic writes that survive a crash at any instant, and reads and directory
 // setup that never follow a path the app user could have changed.
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../exec/random.js";
 import { constants, type Stats } from "node:fs";
 import { mkdir, open, readFile, rename, rm, chmod, lstat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
@@ -33,7 +33,7 @@ export async function writeAtomic(
 ): Promise<void> {
   const dir = path.dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomHex(4)}.tmp`);
   const handle = await open(tmp, "w", mode);
   try {
     await handle.writeFile(content);

@@ -1,5 +1,4 @@
 // Reading a certificate nginx serves: when it expires and which names it covers (node:crypto).
-import { X509Certificate } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { readIfExists } from "./files.js";
 
@@ -22,7 +21,8 @@ export async function readCertificate(file: string): Promise<CertificateInfo | n
   const pem = text ? PEM.exec(text)?.[0] : undefined;
   if (!pem) return null;
   try {
-    const cert = new X509Certificate(pem);
+    // Loaded here: most hosts and commands never read a certificate, and node:crypto costs ~6 ms to load.
+    const cert = new (process.getBuiltinModule("node:crypto").X509Certificate)(pem);
     const names = (cert.subjectAltName ?? "")
       .split(", ")
       .filter((n) => n.startsWith("DNS:"))

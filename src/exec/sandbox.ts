@@ -1,5 +1,5 @@
 // The systemd-run command line that runs one command of the app user's in a transient, hardened unit.
-import { randomBytes } from "node:crypto";
+import { randomHex } from "./random.js";
 import { RfError } from "../errors.js";
 import type { RunAs } from "./runner.js";
 
@@ -69,7 +69,7 @@ const HARDENING = [
 ];
 
 /** A unit name nobody can guess or collide with: the prefix plus 16 random hex digits. */
-export function sandboxUnitName(prefix: string, random: string = randomBytes(8).toString("hex")): string {
+export function sandboxUnitName(prefix: string, random: string = randomHex(8)): string {
   if (!UNIT_PREFIX.test(prefix)) throw bug(`unit prefix ${JSON.stringify(prefix)} is not a plain unit name`);
   return `${prefix}-${random}`;
 }

@@ -1,5 +1,5 @@
 // Runs a state-changing command under the app lock and records it in the history ledger.
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../exec/random.js";
 import { appendHistory, detectTrigger, type HistoryEntry } from "../adapters/history.js";
 import { afterRun } from "./report.js";
 import { acquireLock } from "../adapters/lock.js";
@@ -77,7 +77,7 @@ async function recordedRun(
   command: string,
   fn: (run: RecordedRun) => Promise<Outcome>,
 ): Promise<Outcome> {
-  const id = randomBytes(4).toString("hex");
+  const id = randomHex(4);
   const runCtx: Context = { ...ctx, log: ctx.log.child({ deploy: id }) };
   // Before any step can print, log or record one of the app's values.
   await scrubAppEnv(runCtx);
