@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 
 // The nearest folder above this module holding units/ and nginx/: src/core when run from source,
-// dist/ or dist/chunks when bundled.
+// dist/ when bundled (the bundle says where it is through cli.js's wrapper: scripts/bundle.mjs).
 function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!(existsSync(path.join(dir, "units")) && existsSync(path.join(dir, "nginx")))) {
