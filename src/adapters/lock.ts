@@ -50,20 +50,19 @@ export async function acquireLock(
   await mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
   // Close-on-exec (Node's default): no other child of ours inherits the lock.
   const fd = openSync(lockPath, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-  let r: Awaited<ReturnType<Runner>>;
   try {
-    r = await run(
+    const r = await run(
       "flock",
       ["--exclusive", "--wait", String(waitSec), "--conflict-exit-code", String(CONFLICT), "3"],
       { reject: false, fd3: fd },
     );
-  } catch (e) {
-    closeSync(fd);
-    throw e;
-  }
-  if (r.exitCode !== 0) {
-    closeSync(fd);
-    if (r.exitCode !== CONFLICT) {
+    if (r.exitCode === CONFLICT) {
+      const holder = await readHolder(holderPath);
+      throw new RfError("LOCKED", `another rf-agent run holds the lock: ${describeHolder(holder)}`, {
+        hint: "wait for it to finish (see `rf-agent status`), or pass --wait SECONDS to queue behind it",
+      });
+    }
+    if (r.exitCode !== 0) {
       throw new RfError(
         "COMMAND",
         `could not take the lock ${lockPath}: flock exited with status ${r.exitCode}`,
@@ -73,13 +72,7 @@ export async function acquireLock(
         },
       );
     }
-    const holder = await readHolder(holderPath);
-    throw new RfError("LOCKED", `another rf-agent run holds the lock: ${describeHolder(holder)}`, {
-      hint: "wait for it to finish (see `rf-agent status`), or pass --wait SECONDS to queue behind it",
-    });
-  }
-  const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
-  try {
+    const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
     await writeAtomic(holderPath, JSON.stringify(holder) + "\n", 0o644);
   } catch (e) {
     closeSync(fd);
