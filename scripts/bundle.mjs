@@ -21,13 +21,24 @@ export const lazyHttp2 = {
   },
 };
 
-const common = { bundle: true, platform: "node", target: "node20.19", logLevel: "warning", write: false };
+/** The esbuild options every build of rf-agent shares (this file's and the single executable's). */
+export const common = { bundle: true, platform: "node", target: "node20.19", logLevel: "warning" };
+
+// Through a temporary name and a rename: an rf-agent starting meanwhile (a test server runs this
+// checkout's dist/) reads the old file or the new one, never one half-written.
+async function writeWhole(file, contents, mode = 0o644) {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  await writeFile(tmp, contents);
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+}
 
 /** Writes the bundle and the entry point into outDir; returns the bundle's file name. */
 export async function bundle(outDir, define = {}) {
   await mkdir(outDir, { recursive: true });
   const main = await build({
     ...common,
+    write: false,
     entryPoints: ["src/main.ts"],
     outfile: path.join(outDir, "main.cjs"),
     format: "cjs",
@@ -51,19 +62,17 @@ export async function bundle(outDir, define = {}) {
     `//# sourceMappingURL=${name}.map\n`,
   );
   // The bundle before the entry point that names it: a run starting meanwhile finds either build whole.
-  await writeFile(path.join(outDir, `${name}.map`), map.contents);
-  if (legal) await writeFile(path.join(outDir, "THIRD-PARTY-LICENSES.txt"), legal.contents);
-  await writeFile(path.join(outDir, name), text);
+  await writeWhole(path.join(outDir, `${name}.map`), map.contents);
+  if (legal) await writeWhole(path.join(outDir, "THIRD-PARTY-LICENSES.txt"), legal.contents);
+  await writeWhole(path.join(outDir, name), text);
   const cli = await build({
     ...common,
+    write: false,
     entryPoints: ["src/cli.ts"],
     outfile: path.join(outDir, "cli.js"),
     format: "esm",
     define: { __RF_AGENT_BUNDLE__: JSON.stringify(name) },
   });
-  const tmp = path.join(outDir, `.cli.js.${process.pid}.tmp`);
-  await writeFile(tmp, cli.outputFiles[0].contents);
-  await chmod(tmp, 0o755);
-  await rename(tmp, path.join(outDir, "cli.js"));
+  await writeWhole(path.join(outDir, "cli.js"), cli.outputFiles[0].contents, 0o755);
   return name;
 }

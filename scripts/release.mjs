@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { chmod, copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { build } from "esbuild";
-import { bundle, lazyHttp2 } from "./bundle.mjs";
+import { bundle, common, lazyHttp2 } from "./bundle.mjs";
 
 const RELEASE = "release";
 const EXECUTABLE = path.join(RELEASE, "rf-agent-linux-x64");
@@ -57,12 +57,9 @@ const tarball = path.join(RELEASE, packed.filename);
 // --- the single executable: one CommonJS script (what SEA runs), the templates as assets.
 const script = path.join(seaDir, "rf-agent.cjs");
 await build({
+  ...common,
   entryPoints: ["src/sea.ts"],
-  bundle: true,
-  platform: "node",
-  target: "node20.19",
   define,
-  logLevel: "warning",
   outfile: script,
   format: "cjs",
   plugins: [lazyHttp2],
