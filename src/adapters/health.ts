@@ -70,14 +70,20 @@ export async function waitHealthy(
   let since = 0;
   let askedAt = -Infinity;
   let last = "no answer yet";
+  // The answer that may complete the streak: from the window's start, with one more success.
+  const closing = () => streak > 0 && streak + 1 >= opts.successes && now() - since >= opts.stableMs;
   while (now() - started < opts.timeoutMs) {
+    // systemd is asked alongside the answer that may pass rather than after it: what it says then
+    // is as fresh, and the switch comes one `systemctl show` sooner.
+    const confirming = closing() ? opts.confirm?.() : undefined;
+    confirming?.catch(() => undefined);
     const r = await get(target.url, { timeoutMs: Math.max(1000, opts.intervalMs * 4) });
     const at = now();
     if (r.status >= 200 && r.status < 300) {
       if (streak === 0) since = at;
       streak += 1;
       if (streak >= opts.successes && at - since >= opts.stableMs) {
-        const verdict = (await opts.confirm?.()) ?? null;
+        const verdict = (await (confirming ?? opts.confirm?.())) ?? null;
         if (verdict === null) return { ok: true, ms: now() - started, firstHealthyMs: since - started };
         if ("fail" in verdict) return { ok: false, reason: verdict.fail };
         streak = 0;
@@ -92,7 +98,12 @@ export async function waitHealthy(
         if (fatal) return { ok: false, reason: fatal };
       }
     }
-    await sleep(opts.intervalMs);
+    // The answer that can close the window is asked the moment it can, not at the next interval
+    // (answers only waiting for `successes` keep their interval).
+    const closesIn = since + opts.stableMs - now();
+    const closesSooner =
+      streak > 0 && streak + 1 >= opts.successes && closesIn > 0 && closesIn < opts.intervalMs;
+    await sleep(closesSooner ? Math.max(0, closesIn) : opts.intervalMs);
     if (streak > 0) {
       last = `2xx for only ${((at - since) / 1000).toFixed(1)} s, ${streak} answer${streak === 1 ? "" : "s"} (stable = ${opts.stableMs / 1000} s, successes = ${opts.successes})`;
     }

@@ -82,9 +82,40 @@ describe("waitHealthy", () => {
     const clock = fakeClock(40);
     const get = scriptedGet([ok()]);
     const r = await waitHealthy(clock.timed(get), target, opts({ now: clock.now, sleep: clock.sleep }));
-    // Answers at 40, 180, 320, 460, 600 ms: 560 ms from the first to the last.
-    expect(r).toEqual({ ok: true, ms: 600, firstHealthyMs: 40 });
+    // Answers at 40, 180, 320, 460 ms; the window closes at 540, so the next is asked then (not at
+    // 560) and answers at 580: 540 ms from the first to the last.
+    expect(r).toEqual({ ok: true, ms: 580, firstHealthyMs: 40 });
     expect(get.calls).toHaveLength(5);
+  });
+
+  it("asks the answer that can close the window as the window closes, not at the next interval", async () => {
+    const get = scriptedGet([ok()]);
+    const r = await waitHealthy(get, target, opts({ stableMs: 450 }));
+    // 2xx at 0, 100, 200, 300, 400, then at 450 rather than 500.
+    expect(r).toEqual({ ok: true, ms: 450, firstHealthyMs: 0 });
+    expect(get.calls).toHaveLength(6);
+  });
+
+  it("asks systemd alongside the answer that can pass, not after it", async () => {
+    const events: string[] = [];
+    const inner = scriptedGet([ok()]);
+    const get = (async (url: string, o?: { host?: string; timeoutMs?: number }) => {
+      events.push("ask");
+      const a = await inner(url, o);
+      await new Promise((res) => setTimeout(res, 5));
+      events.push("answer");
+      return a;
+    }) as FakeGet;
+    get.calls = inner.calls;
+    const confirm = async (): Promise<Confirmation> => {
+      events.push("confirm");
+      return null;
+    };
+    const r = await waitHealthy(get, target, opts({ confirm }));
+    expect(r).toEqual({ ok: true, ms: 500, firstHealthyMs: 0 });
+    // systemd asked once, as the 6th answer was asked: before that answer came.
+    expect(events.slice(-3)).toEqual(["confirm", "ask", "answer"]);
+    expect(events.filter((e) => e === "confirm")).toHaveLength(1);
   });
 
   it("does not count redirects or client errors as healthy", async () => {
@@ -103,6 +134,17 @@ describe("waitHealthy", () => {
     expect(r).toEqual({ ok: true, ms: 1100, firstHealthyMs: 600 });
     expect(asked).toBe(2);
     expect(get.calls).toHaveLength(12);
+  });
+
+  it("counts systemd's word for nothing when the answer asked alongside it failed", async () => {
+    // The 6th answer (the one that could pass) fails: the verdict asked with it is not used, and the
+    // next streak (600 ms to 1100 ms) is confirmed anew.
+    const get = scriptedGet([ok(), ok(), ok(), ok(), ok(), status(503), ok(), ok(), ok(), ok(), ok(), ok()]);
+    const verdicts: Confirmation[] = [{ fail: "demo-api@blue.service has exited" }, null];
+    let asked = 0;
+    const r = await waitHealthy(get, target, opts({ confirm: async () => verdicts[asked++] ?? null }));
+    expect(r).toEqual({ ok: true, ms: 1100, firstHealthyMs: 600 });
+    expect(asked).toBe(2);
   });
 
   it("names the reset in the timeout message when systemd never agrees", async () => {
