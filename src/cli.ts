@@ -5,12 +5,14 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runBundle } from "./boot/code-cache.js";
+import { MARK, mark } from "./boot/start-marks.js";
 import { raisePriority } from "./exec/priority.js";
 import { baselineWasmOnly } from "./exec/wasm-flags.js";
 
 // The bundle's file name beside this one, set by scripts/bundle.mjs: it carries its content hash.
 declare const __RF_AGENT_BUNDLE__: string;
 
+mark(MARK.cli);
 raisePriority();
 baselineWasmOnly();
 const bundle = path.join(path.dirname(fileURLToPath(import.meta.url)), __RF_AGENT_BUNDLE__);

@@ -20,6 +20,7 @@ import { isAscii } from "node:buffer";
 import { createRequire } from "node:module";
 import path from "node:path";
 import vm from "node:vm";
+import { MARK, mark } from "./start-marks.js";
 
 /** Where root keeps the caches: deletable at any time (FHS /var/cache), only root may read or write it. */
 export const CACHE_DIR = "/var/cache/rf-agent";
@@ -137,6 +138,7 @@ export function runBundle(
     filename: file,
     cachedData,
   });
+  mark(MARK.compiled);
   const hit = cachedData !== undefined && !script.cachedDataRejected;
   if (cacheFile && !hit) {
     atExit(() => writeCache(dir, cacheFile, script.createCachedData(), buildId));

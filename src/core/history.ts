@@ -10,6 +10,20 @@ export interface StepRecord {
   at?: number;
 }
 
+/** A run's start-up (startupMs) in parts that add up to it, ms each. */
+export interface StartupParts {
+  /** node's own start and loading the entry point */
+  node: number;
+  /** reading and compiling the bundle (from V8's code cache when there is one) */
+  bundle: number;
+  /** running it: arguments, the config, the logger, up to asking for the lock */
+  setup: number;
+  /** waiting for the app lock */
+  lock: number;
+  /** from the lock to the run's start: the app's variables read for scrubbing */
+  env: number;
+}
+
 export interface HistoryEntry {
   id: string;
   command: string;
@@ -18,6 +32,8 @@ export interface HistoryEntry {
   ms: number;
   /** ms from the process's start to the run's start: node, loading, the config, waiting for the lock */
   startupMs?: number;
+  /** startupMs in its parts, when the process marked them (boot/start-marks.ts) */
+  startup?: StartupParts;
   from: { color: string; sha: string } | null;
   to: { color: string; sha: string } | null;
   outcome: string;

@@ -1,5 +1,6 @@
 // Runs a state-changing command under the app lock and records it in the history ledger.
 import { randomHex } from "../exec/random.js";
+import { MARK, mark, startupParts } from "../boot/start-marks.js";
 import { appendHistory, detectTrigger, type HistoryEntry } from "../adapters/history.js";
 import { afterRun } from "./report.js";
 import { acquireLock } from "../adapters/lock.js";
@@ -49,6 +50,7 @@ export async function withLock<T>(
   waitSec: number,
   fn: () => Promise<T>,
 ): Promise<T> {
+  mark(MARK.lockAsked);
   const lock = await acquireLock(
     ctx.run,
     ctx.layout.lockPath,
@@ -56,6 +58,7 @@ export async function withLock<T>(
     waitSec,
     `rf-agent ${command}`,
   );
+  mark(MARK.lockHeld);
   try {
     return await fn();
   } finally {
@@ -84,6 +87,7 @@ async function recordedRun(
   let known: { from: Release | null; to: Release | null } = { from: null, to: null };
   // performance.now() counts from the process's start: node, loading, the config and the lock come before.
   const origin = performance.now();
+  const startup = startupParts(origin);
   const run: RecordedRun = {
     id,
     ctx: runCtx,
@@ -100,6 +104,7 @@ async function recordedRun(
     startedAt: startedAt.toISOString(),
     ms: ctx.now().getTime() - startedAt.getTime(),
     startupMs: Math.round(origin),
+    ...(startup ? { startup } : {}),
     ...o,
     steps: run.steps.records,
   });

@@ -1,6 +1,7 @@
 // deploy, rollback and switch end to end on a pretend host (helpers/release-host.ts): the steps run
 // in the plan's order, the printed plan is the plan that runs, and each failure undoes what the
 // plan says and leaves the live color serving.
+import { MARK } from "../../../src/boot/start-marks.js";
 import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readHistory } from "../../../src/adapters/history.js";
@@ -104,6 +105,9 @@ const failureOf = async (p: Promise<unknown>) => {
 describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
   it("a first deploy runs the plan's steps in order and serves the commit", async () => {
     const h = await setup(remoteAt(sha("a")));
+    // As dist/cli.js and the bundle's loader mark them in a real process.
+    performance.mark(MARK.cli);
+    performance.mark(MARK.compiled);
     const out = await deploy(h.ctx, h.opts());
     expect(out).toEqual({
       outcome: "deployed",
@@ -115,6 +119,11 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
     // Each step says when it began, so history accounts for the run's time.
     const entry = (await readHistory(h.ctx.layout.stateDir)).at(-1)!;
     expect(entry.startupMs).toEqual(expect.any(Number));
+    // and the start-up before the run, in parts (each rounded) that add up to it
+    const parts = Object.values(entry.startup!);
+    expect(Object.keys(entry.startup!)).toEqual(["node", "bundle", "setup", "lock", "env"]);
+    expect(parts.every((ms) => ms >= 0)).toBe(true);
+    expect(Math.abs(parts.reduce((a, b) => a + b, 0) - entry.startupMs!)).toBeLessThanOrEqual(3);
     const starts = entry.steps.map((x) => x.at);
     expect(starts.every((at) => typeof at === "number" && at >= 0 && at <= entry.ms)).toBe(true);
     expect(h.host.served).toEqual({ color: "blue", sha: sha("a") });
