@@ -138,8 +138,8 @@ export function runBundle(
     filename: file,
     cachedData,
   });
-  mark(MARK.compiled);
   const hit = cachedData !== undefined && !script.cachedDataRejected;
+  mark(MARK.compiled, { cache: !cacheFile ? "off" : hit ? "hit" : cachedData ? "rejected" : "missing" });
   if (cacheFile && !hit) {
     atExit(() => writeCache(dir, cacheFile, script.createCachedData(), buildId));
   }

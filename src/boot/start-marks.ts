@@ -1,6 +1,7 @@
 // Where a run's start-up goes, for history's `startup`: marks on Node's performance timeline (ms
 // from the process's start), set by the entry point, the bundle loader and the lock.
-import type { StartupParts } from "../core/history.js";
+import type { PerformanceEntry } from "node:perf_hooks";
+import type { CodeCacheUse, StartupParts } from "../core/history.js";
 export const MARK = {
   /** dist/cli.js runs: node has started and loaded the entry point. */
   cli: "rf-agent:cli",
@@ -12,15 +13,18 @@ export const MARK = {
   lockHeld: "rf-agent:lock-held",
 } as const;
 
-export function mark(name: string): void {
-  performance.mark(name);
+export function mark(name: string, detail?: Record<string, string>): void {
+  performance.mark(name, detail ? { detail } : undefined);
+}
+
+function lastMark(name: string): PerformanceEntry | undefined {
+  const entries = performance.getEntriesByName(name, "mark");
+  return entries[entries.length - 1];
 }
 
 /** The last time `name` was marked, in ms from the process's start; null if never. */
 function markedAt(name: string): number | null {
-  const entries = performance.getEntriesByName(name, "mark");
-  const last = entries[entries.length - 1];
-  return last ? last.startTime : null;
+  return lastMark(name)?.startTime ?? null;
 }
 
 /**
@@ -34,5 +38,17 @@ export function startupParts(runStart: number): StartupParts | null {
   const points = [0, cli!, compiled!, asked!, held!, runStart];
   if (points.some((p, i) => i > 0 && p < points[i - 1]!)) return null;
   const ms = (i: number) => Math.round(points[i + 1]! - points[i]!);
-  return { node: ms(0), bundle: ms(1), setup: ms(2), lock: ms(3), env: ms(4) };
+  const detail = (lastMark(MARK.compiled) as { detail?: { cache?: unknown } | null } | undefined)?.detail;
+  const cache = detail?.cache;
+  return {
+    node: ms(0),
+    bundle: ms(1),
+    ...(isCodeCache(cache) ? { codeCache: cache } : {}),
+    setup: ms(2),
+    lock: ms(3),
+    env: ms(4),
+  };
 }
+
+const CODE_CACHE_USES: readonly string[] = ["hit", "missing", "rejected", "off"];
+const isCodeCache = (x: unknown): x is CodeCacheUse => typeof x === "string" && CODE_CACHE_USES.includes(x);

@@ -10,12 +10,16 @@ export interface StepRecord {
   at?: number;
 }
 
+export type CodeCacheUse = "hit" | "missing" | "rejected" | "off";
+
 /** A run's start-up (startupMs) in parts that add up to it, ms each. */
 export interface StartupParts {
   /** node's own start and loading the entry point */
   node: number;
   /** reading and compiling the bundle (from V8's code cache when there is one) */
   bundle: number;
+  /** what became of V8's code cache for this command: used, none yet, refused by V8, or not used */
+  codeCache?: CodeCacheUse;
   /** running it: arguments, the config, the logger, up to asking for the lock */
   setup: number;
   /** waiting for the app lock */

@@ -29,6 +29,18 @@ describe("startupParts", () => {
     expect(Math.abs(sum - runStart)).toBeLessThanOrEqual(3);
   });
 
+  it("says what became of the code cache, as the loader's mark has it", () => {
+    mark(MARK.cli);
+    mark(MARK.compiled, { cache: "rejected" });
+    mark(MARK.lockAsked);
+    mark(MARK.lockHeld);
+    expect(startupParts(performance.now())?.codeCache).toBe("rejected");
+    mark(MARK.compiled, { cache: "something else" });
+    mark(MARK.lockAsked);
+    mark(MARK.lockHeld);
+    expect(startupParts(performance.now())).not.toHaveProperty("codeCache");
+  });
+
   it("takes the latest mark of each name (a second run in one process)", () => {
     for (const name of Object.values(MARK)) mark(name);
     busy(5);
