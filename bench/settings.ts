@@ -45,12 +45,7 @@ export const AROUND_SWITCH_AFTER_MS = 750;
 export const SWITCH_P99_FACTOR = 2;
 /** The longest stretch of a deploy or rollback that no step of its history names. */
 export const UNNAMED_GAP_TARGET_MS = 100;
-/**
- * The load runs this long before the first measured command. With 5 s, node itself took twice as
- * long to start for the first command of every run (88 ms against 31-44 ms, before any of
- * rf-agent's code): the host was still busy with the load's own start.
- */
-export const WARMUP_MS = 15_000;
+export const WARMUP_MS = 5000;
 export const READY_TIMEOUT_MS = 180_000;
 /** code-only deploy: command start to new version served, minus the app's own start-to-first-healthy */
 export const DEPLOY_OVERHEAD_TARGET_MS = 1000;
