@@ -1,6 +1,6 @@
 // Runs a state-changing command under the app lock and records it in the history ledger.
 import { randomHex } from "../exec/random.js";
-import { MARK, mark, startupParts } from "../boot/start-marks.js";
+import { MARK, mark, startupParts, uptimeMs } from "../boot/start-marks.js";
 import { appendHistory, detectTrigger, type HistoryEntry } from "../adapters/history.js";
 import { afterRun } from "./report.js";
 import { acquireLock } from "../adapters/lock.js";
@@ -87,7 +87,7 @@ async function recordedRun(
   let known: { from: Release | null; to: Release | null } = { from: null, to: null };
   // performance.now() counts from the process's start: node, loading, the config and the lock come before.
   const origin = performance.now();
-  const startup = startupParts(origin);
+  const startup = startupParts(uptimeMs());
   const run: RecordedRun = {
     id,
     ctx: runCtx,

@@ -184,7 +184,7 @@ describe("runBundle", () => {
       `import { runBundle } from ${JSON.stringify(out)};\n` +
         "const r = runBundle(process.argv[2], process.argv.slice(4), { dir: process.argv[3] });\n" +
         // what the loader marked on the performance timeline for history's start-up parts
-        'const m = performance.getEntriesByName("rf-agent:compiled").at(-1);\n' +
+        'const m = globalThis[Symbol.for("rf-agent.start-marks")]?.["rf-agent:compiled"];\n' +
         "process.stdout.write(JSON.stringify({ ...r, marked: m?.detail?.cache }));\n",
     );
     return (bundle, args, cache) =>

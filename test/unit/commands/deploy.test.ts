@@ -1,7 +1,7 @@
 // deploy, rollback and switch end to end on a pretend host (helpers/release-host.ts): the steps run
 // in the plan's order, the printed plan is the plan that runs, and each failure undoes what the
 // plan says and leaves the live color serving.
-import { MARK } from "../../../src/boot/start-marks.js";
+import { MARK, mark } from "../../../src/boot/start-marks.js";
 import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readHistory } from "../../../src/adapters/history.js";
@@ -106,8 +106,8 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
   it("a first deploy runs the plan's steps in order and serves the commit", async () => {
     const h = await setup(remoteAt(sha("a")));
     // As dist/cli.js and the bundle's loader mark them in a real process.
-    performance.mark(MARK.cli);
-    performance.mark(MARK.compiled);
+    mark(MARK.cli);
+    mark(MARK.compiled);
     const out = await deploy(h.ctx, h.opts());
     expect(out).toEqual({
       outcome: "deployed",
