@@ -103,7 +103,7 @@ export async function waitHealthy(
     const closesIn = since + opts.stableMs - now();
     const closesSooner =
       streak > 0 && streak + 1 >= opts.successes && closesIn > 0 && closesIn < opts.intervalMs;
-    await sleep(closesSooner ? Math.max(0, closesIn) : opts.intervalMs);
+    await sleep(closesSooner ? closesIn : opts.intervalMs);
     if (streak > 0) {
       last = `2xx for only ${((at - since) / 1000).toFixed(1)} s, ${streak} answer${streak === 1 ? "" : "s"} (stable = ${opts.stableMs / 1000} s, successes = ${opts.successes})`;
     }

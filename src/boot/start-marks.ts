@@ -2,7 +2,7 @@
 // the entry point, the bundle loader and the lock. Kept on a global (cli.js and the bundle each have
 // their own copy of this module) and timed with process.uptime(): Node's `performance` would load
 // perf_hooks into every command for them.
-import type { CodeCacheUse, StartupParts } from "../core/history.js";
+import { CODE_CACHE_USES, type CodeCacheUse, type StartupParts } from "../core/history.js";
 
 export const MARK = {
   /** dist/cli.js runs: node has started and loaded the entry point. */
@@ -47,8 +47,8 @@ export function clearMarks(): void {
   for (const name of Object.keys(marks())) delete marks()[name];
 }
 
-const CODE_CACHE_USES: readonly string[] = ["hit", "missing", "rejected", "off"];
-const isCodeCache = (x: unknown): x is CodeCacheUse => typeof x === "string" && CODE_CACHE_USES.includes(x);
+const isCodeCache = (x: unknown): x is CodeCacheUse =>
+  typeof x === "string" && (CODE_CACHE_USES as readonly string[]).includes(x);
 
 /**
  * The parts of a start-up that ended at `runStart` (uptimeMs), from the marks; null when one is

@@ -10,7 +10,9 @@ export interface StepRecord {
   at?: number;
 }
 
-export type CodeCacheUse = "hit" | "missing" | "rejected" | "off";
+/** What became of V8's code cache for a command: used, none yet, refused by V8, or not used. */
+export const CODE_CACHE_USES = ["hit", "missing", "rejected", "off"] as const;
+export type CodeCacheUse = (typeof CODE_CACHE_USES)[number];
 
 /** A run's start-up (startupMs) in parts that add up to it, ms each. */
 export interface StartupParts {
