@@ -1,5 +1,6 @@
 // nginx: test the config, reload it, and ask it which color it really serves.
 import { readFile } from "node:fs/promises";
+import { ARMED_TOKEN } from "../core/render.js";
 import { RfError } from "../errors.js";
 import type { Runner } from "../exec/runner.js";
 import { tail } from "../exec/runner.js";
@@ -120,4 +121,34 @@ export async function confirmLive(
     hint: "check `nginx -T` and `journalctl -u nginx`",
     details: `nginx last answered: ${last ? `${last.color} ${last.sha.slice(0, 12)}` : "nothing"}`,
   });
+}
+
+/**
+ * The armed switch nginx runs, as its /__rf-agent/armed answers: a token, "-" for none, or null when
+ * it gives no such answer (an include from before armed switches, or no answer at all).
+ */
+export async function askArmed(get: HttpGet, listen: number, host: string): Promise<string | null> {
+  const r = await get(`http://127.0.0.1:${listen}/__rf-agent/armed`, { host, timeoutMs: 2000 }).catch(
+    () => null,
+  );
+  const token = r?.status === 200 ? r.body.trim() : "";
+  return token === "-" || ARMED_TOKEN.test(token) ? token : null;
+}
+
+/** Polls /__rf-agent/armed until `done` holds of its answer; the last answer, and whether it held. */
+export async function waitArmed(
+  get: HttpGet,
+  listen: number,
+  host: string,
+  done: (answer: string | null) => boolean,
+  clock: { now: () => number; sleep: (ms: number) => Promise<void> },
+  timeoutMs = 10_000,
+): Promise<{ held: boolean; answer: string | null }> {
+  const deadline = clock.now() + timeoutMs;
+  for (;;) {
+    const answer = await askArmed(get, listen, host);
+    if (done(answer)) return { held: true, answer };
+    if (clock.now() >= deadline) return { held: false, answer };
+    await clock.sleep(25);
+  }
 }

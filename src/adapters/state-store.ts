@@ -1,6 +1,6 @@
 // Reading and writing state.json, and rebuilding it from the host when it is missing or corrupt.
 import { COLORS, type Color } from "../config/types.js";
-import { parseLiveInclude } from "../core/render.js";
+import { readLiveInclude } from "./live-include.js";
 import { emptyState, StateSchema, type State } from "../core/state.js";
 import { other, type Layout } from "../core/layout.js";
 import type { Logger } from "../log.js";
@@ -49,8 +49,7 @@ export async function rebuildState(layout: Layout, host: HostFacts): Promise<Sta
     const sha = await host.slotSha(c);
     if (sha) state.slots[c] = { sha, installedAt: now };
   }
-  const include = await readIfExists(layout.liveIncludePath);
-  const live = include ? parseLiveInclude(include) : null;
+  const live = (await readLiveInclude(layout))?.route ?? null;
   if (live) {
     state.live = { ...live, since: now };
     const prevColor = other(live.color);

@@ -38,6 +38,8 @@ export interface Layout {
   defaultSiteLinkPath: string;
   liveIncludePath: string;
   previewIncludePath: string;
+  /** Flag files of armed switches (ops/armed-switch.ts): nginx's workers must be able to stat them. */
+  armedFlagsDir: string;
   stateDir: string;
   statePath: string;
   lockPath: string;
@@ -115,6 +117,7 @@ export function layoutFor(config: Config, dirs: HostDirs = DEFAULT_DIRS): Layout
     defaultSiteLinkPath: path.join(dirs.nginxDir, "sites-enabled", "default"),
     liveIncludePath: path.join(dirs.nginxDir, "rf-agent", app, "live.conf"),
     previewIncludePath: path.join(dirs.nginxDir, "rf-agent", app, "preview.conf"),
+    armedFlagsDir: path.join(dirs.nginxDir, "rf-agent", app, "armed"),
     stateDir,
     statePath: path.join(stateDir, "state.json"),
     lockPath: path.join(dirs.runRoot, `${app}.lock`),

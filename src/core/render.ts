@@ -228,9 +228,30 @@ export function renderSite(
   };
 }
 
+/** Where nginx routes: a color, its commit, and whether it falls back to the other color. */
+export interface LiveRoute {
+  color: Color;
+  sha: string;
+  fallback: boolean;
+}
+
+/**
+ * A switch rendered ahead of time: nginx serves `to` as soon as the file `flag` exists, with no
+ * reload on the switch's critical path. `token` names the flag and is what nginx answers on
+ * /__rf-agent/armed while it runs this configuration.
+ */
+export interface ArmedSwitch {
+  to: LiveRoute;
+  token: string;
+  flag: string;
+}
+
+const pool = (color: Color, fallback: boolean) => (fallback ? `${color}_fallback` : color);
+
 /**
  * The live color; with `fallback`, nginx sends what cannot reach it to the other color (while the
- * color it took over from still runs: the watch, the drain, a warm standby).
+ * color it took over from still runs: the watch, the drain, a warm standby). With `armed`, the
+ * switch to another color waits on its flag file (ops/armed-switch.ts).
  */
 export function renderLiveInclude(
   config: Config,
@@ -238,6 +259,7 @@ export function renderLiveInclude(
   color: Color,
   sha: string,
   fallback = false,
+  armed?: ArmedSwitch,
 ): RenderedFile {
   return {
     path: layout.liveIncludePath,
@@ -246,7 +268,16 @@ export function renderLiveInclude(
       app: config.app.name,
       color,
       sha,
-      pool: fallback ? `${color}_fallback` : color,
+      pool: pool(color, fallback),
+      armed: armed
+        ? fill(readTemplate("nginx/live-armed.conf"), {
+            color: armed.to.color,
+            sha: armed.to.sha,
+            pool: pool(armed.to.color, armed.to.fallback),
+            flag: armed.flag,
+          })
+        : "",
+      token: armed?.token ?? "-",
     }),
   };
 }
@@ -273,10 +304,30 @@ export function renderPreviewInclude(
   };
 }
 
-/** Reads back what renderLiveInclude wrote; null when the file is not ours or is damaged. */
-export function parseLiveInclude(text: string): { color: Color; sha: string; fallback: boolean } | null {
+/**
+ * Reads back what renderLiveInclude wrote: the route nginx takes without an armed switch's flag;
+ * null when the file is not ours or is damaged.
+ */
+export function parseLiveInclude(text: string): LiveRoute | null {
   const color = /^set \$rf_live_color (blue|green);$/m.exec(text)?.[1] as Color | undefined;
   const sha = /^set \$rf_live_sha ([0-9a-f]{40});$/m.exec(text)?.[1];
   const fallback = /^set \$rf_live_pool (?:blue|green)_fallback;$/m.test(text);
   return color && sha ? { color, sha, fallback } : null;
+}
+
+/** An armed switch's flag: 16 hex digits, named in the include and answered by nginx. */
+export const ARMED_TOKEN = /^[0-9a-f]{16}$/;
+
+/** The armed switch a live include holds, or null (a plain include). */
+export function parseArmedSwitch(text: string): ArmedSwitch | null {
+  const m =
+    /^if \(-f (\/\S+\/([0-9a-f]{16}))\) \{\n {4}set \$rf_live_color (blue|green);\n {4}set \$rf_live_sha ([0-9a-f]{40});\n {4}set \$rf_live_pool (blue|green)(_fallback)?;\n\}$/m.exec(
+      text,
+    );
+  if (!m || m[5] !== m[3]) return null;
+  return {
+    flag: m[1]!,
+    token: m[2]!,
+    to: { color: m[3] as Color, sha: m[4]!, fallback: m[6] !== undefined },
+  };
 }

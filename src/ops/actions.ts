@@ -5,7 +5,9 @@ import { saveState } from "../adapters/state-store.js";
 import type { Context } from "../context.js";
 import type { Plan, StepName } from "../core/plan.js";
 import type { State } from "../core/state.js";
-import { switchNginx, watch, drainOld } from "./cutover.js";
+import type { ArmedSwitch } from "../core/render.js";
+import { armSwitch } from "./armed-switch.js";
+import { drainOld, leaving, switchNginx, watch } from "./cutover.js";
 import { checkRequiredEnv } from "./env.js";
 import { checkNginxEarly, dropFallback, showInPreview, type NginxCheck } from "./nginx-routing.js";
 import { checkoutRelease, fetchRelease, installRequirements, installUnits } from "./release.js";
@@ -31,6 +33,10 @@ export interface RunScope {
   requirements?: string;
   /** The fetch's unit, waiting to check out what it found; ended (cancelled) when the run ends. */
   fetched?: Fetched;
+  /** The switch armed during the health gate; null when it could not be. */
+  armed?: Promise<ArmedSwitch | null>;
+  /** When nginx was seen running the plain include after an armed switch (ctx.now() ms). */
+  plainAt?: number;
   /** `nginx -t` asked ahead of the switch (a rollback's prepare, the health gate). */
   nginxCheck?: NginxCheck;
   /** When nginx confirmed the switch (ctx.now() ms). */
@@ -66,8 +72,15 @@ const ACTIONS: Record<StepName, Action> = {
   ports: (s) => checkPorts(s.ctx, color(s)),
   start: (s) => startColor(s.ctx, color(s), { fresh: true }),
   health: async (s, fields) => {
-    // While the gate waits on the app: the switch after it then skips its own `nginx -t`.
-    if (s.plan.steps.some((step) => step.name === "switch nginx")) s.nginxCheck ??= checkNginxEarly(s.ctx);
+    // While the gate waits on the app: the switch armed (ops/armed-switch.ts), or else `nginx -t`
+    // asked, which the switch after it then skips.
+    if (s.plan.steps.some((step) => step.name === "switch nginx")) {
+      const to = { color: color(s), sha: sha(s), fallback: leaving(s) !== null };
+      s.armed ??= armSwitch(s.ctx, to).then((armed) => {
+        if (!armed) s.nginxCheck ??= checkNginxEarly(s.ctx);
+        return armed;
+      });
+    }
     // The app's own start-to-first-healthy, per service, for the step's log line.
     const justStarted = s.plan.steps.some((step) => step.name === "start");
     fields.firstHealthy = (await healthGate(s.ctx, color(s), justStarted)).firstHealthyMs;

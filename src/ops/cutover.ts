@@ -11,9 +11,10 @@ import { drain, retireColor, rolledBack, watchNewColor } from "./retire.js";
 import { stopColor } from "./start.js";
 import { scheduleStandbyExpiry } from "./standby.js";
 import { switchTo } from "./nginx-routing.js";
+import { afterArmedSwitch, switchArmed } from "./armed-switch.js";
 
 /** The color nginx leaves, when it is another one: it stays nginx's fallback until it stops. */
-function leaving(scope: RunScope): Release | null {
+export function leaving(scope: RunScope): Release | null {
   const from = scope.plan.from;
   return from && from.color !== scope.plan.to.color ? from : null;
 }
@@ -24,7 +25,11 @@ export async function switchNginx(scope: RunScope): Promise<void> {
   const sha = scope.sha!;
   // The color left behind stays the fallback until it is stopped, so a release that falls over
   // right after the switch costs no request while the watch switches back.
-  await switchTo(ctx, to, sha, leaving(scope) !== null, scope.nginxCheck);
+  const armed = await scope.armed;
+  if (armed && (await switchArmed(ctx, armed))) {
+    scope.pending.push(afterArmedSwitch(ctx).then((at) => (scope.plainAt = at)));
+  }
+  else await switchTo(ctx, to, sha, leaving(scope) !== null, scope.nginxCheck);
   scope.flipAt = ctx.now().getTime();
   scope.state = { ...afterSwitch(scope.state, to, sha, ctx.now()), standby: null, staged: null };
   await saveState(ctx.layout, scope.state);

@@ -9,6 +9,7 @@ import { actionFor, type RunScope } from "./actions.js";
 import type { RecordedRun } from "./recorded.js";
 import { stopColor } from "./start.js";
 import { switchBack, WatchFailed } from "./cutover.js";
+import { settleArmed } from "./armed-switch.js";
 import type { NginxCheck } from "./nginx-routing.js";
 
 export type Executed =
@@ -85,6 +86,11 @@ async function runStep(run: RecordedRun, scope: RunScope, step: PlannedStep): Pr
  */
 async function settle(scope: RunScope): Promise<void> {
   await Promise.allSettled([...scope.pending, scope.fetched?.cancel()]);
+  // A switch armed but never made (the gate failed, a hook refused): nginx's include made plain.
+  if (scope.armed) {
+    await scope.armed;
+    await settleArmed(scope.ctx, scope.plainAt);
+  }
 }
 
 /** Undoes a failed step; returns the error the run ends with. */

@@ -18,18 +18,19 @@ import { nginxHost, type Context } from "../context.js";
 import { RfError } from "../errors.js";
 import { other } from "../core/layout.js";
 import { siteCertificate } from "./certificate.js";
+import { readLiveInclude } from "../adapters/live-include.js";
 import {
-  parseLiveInclude,
   previewEnabled,
   renderLiveInclude,
   renderPreviewInclude,
   renderSite,
+  type LiveRoute,
   type NginxFeatures,
   type RenderedFile,
   type SiteHttps,
 } from "../core/render.js";
 
-const clockOf = (ctx: Context) => ({ now: () => ctx.now().getTime(), sleep: ctx.sleep });
+export const clockOf = (ctx: Context) => ({ now: () => ctx.now().getTime(), sleep: ctx.sleep });
 
 async function linkTarget(p: string): Promise<string | null> {
   try {
@@ -78,7 +79,7 @@ interface Applied {
  * `changes` says whether it changes anything. With `early` (checkNginxEarly) passed and nothing but
  * `liveOnly` changing, the test is skipped: the caller confirms, and asks nginx -t on a failure.
  */
-async function applyNginx(
+export async function applyNginx(
   ctx: Context,
   files: RenderedFile[],
   extra?: { apply: () => Promise<void>; undo: () => Promise<void>; changes: boolean },
@@ -230,9 +231,25 @@ export async function ensureCertificate(ctx: Context, live: { color: Color; sha:
 const CERTBOT_RETRY_MS = 3_600_000;
 const certbotFailedAt = (ctx: Context) => path.join(ctx.layout.stateDir, "certbot-failed-at");
 
-async function liveInclude(ctx: Context): Promise<ReturnType<typeof parseLiveInclude>> {
-  const text = await readIfExists(ctx.layout.liveIncludePath);
-  return text ? parseLiveInclude(text) : null;
+/** Where nginx routes now by its include (an armed switch's flag counted). */
+async function liveInclude(ctx: Context): Promise<LiveRoute | null> {
+  return (await readLiveInclude(ctx.layout))?.route ?? null;
+}
+
+/**
+ * Whether a switch would change nothing but the live include: no preview to show the other color,
+ * no certificate to ask for, the site as rendered already in place and enabled, no default site to
+ * drop. Only then can a switch be armed ahead (ops/armed-switch.ts).
+ */
+export async function onlyLiveChanges(ctx: Context): Promise<boolean> {
+  const { config, layout } = ctx;
+  if (previewEnabled(config)) return false;
+  const certificate = await siteCertificate(config);
+  if (certificate.issue) return false;
+  const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
+  if ((await readIfExists(site.path)) !== site.content) return false;
+  if ((await linkTarget(layout.siteLinkPath)) !== site.path) return false;
+  return config.nginx.serverName !== "_" || (await linkTarget(layout.defaultSiteLinkPath)) === null;
 }
 
 /** nginx falls back to the color it does not serve (the last deploy's old one), as its include says. */

@@ -1,19 +1,19 @@
 // Start of every run: make state agree with the host, finish or undo a switch a killed run left
 // half done, and stop a warm standby whose time is up.
-import { readIfExists } from "../adapters/files.js";
+import { readLiveInclude } from "../adapters/live-include.js";
 import { headSha } from "../adapters/git.js";
 import { loadState, saveState } from "../adapters/state-store.js";
 import { activeStates, status as unitStatus } from "../adapters/systemd.js";
 import { COLORS, type Color } from "../config/types.js";
 import type { Context } from "../context.js";
 import { other } from "../core/layout.js";
-import { parseLiveInclude } from "../core/render.js";
 import type { State } from "../core/state.js";
 import { bootLiveOrWarn } from "./boot.js";
 import { gitUserIfAny } from "./host.js";
 import { drain } from "./retire.js";
 import { quickHealthy, stopColor } from "./start.js";
 import { servedByNginx, switchTo } from "./nginx-routing.js";
+import { settleArmed } from "./armed-switch.js";
 
 function loadHostState(ctx: Context): Promise<{ state: State; rebuilt: boolean }> {
   const host = { slotSha: (c: Color) => headSha(ctx.layout.checkout(c), gitUserIfAny(ctx)), now: ctx.now };
@@ -54,10 +54,11 @@ export interface ReconcileOptions {
 }
 
 export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Promise<State> {
+  // A switch a stopped run armed: made plain first, for the route its flag gives.
+  await settleArmed(ctx);
   const read = await loadHostState(ctx);
   let state = read.state;
-  const text = await readIfExists(ctx.layout.liveIncludePath);
-  const onDisk = text ? parseLiveInclude(text) : null;
+  const onDisk = (await readLiveInclude(ctx.layout))?.route ?? null;
   const agree =
     !read.rebuilt && onDisk !== null && state.live?.color === onDisk.color && state.live.sha === onDisk.sha;
   if (onDisk && (opts.askNginx !== "on-disagreement" || !agree)) {
@@ -76,8 +77,7 @@ export async function reconcile(ctx: Context, opts: ReconcileOptions = {}): Prom
       }
     }
   }
-  const nowText = await readIfExists(ctx.layout.liveIncludePath);
-  const live = nowText ? parseLiveInclude(nowText) : null;
+  const live = (await readLiveInclude(ctx.layout))?.route ?? null;
   if (live && (state.live?.color !== live.color || state.live.sha !== live.sha)) {
     ctx.log.warn({ state: state.live, nginx: live }, "state disagreed with nginx; nginx wins");
     const prevSha = state.slots[other(live.color)]?.sha ?? null;

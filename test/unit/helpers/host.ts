@@ -6,7 +6,12 @@ import path from "node:path";
 import type { Color, Config } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
 import type { RunOptions, RunResult } from "../../../src/exec/runner.js";
-import { parseLiveInclude, renderLiveInclude } from "../../../src/core/render.js";
+import {
+  parseArmedSwitch,
+  parseLiveInclude,
+  renderLiveInclude,
+  type ArmedSwitch,
+} from "../../../src/core/render.js";
 import { testConfig } from "./config.js";
 import { captureLogger, dirsUnder, fakeContext, fakeGet, fakeRunner, ok, status } from "./fakes.js";
 
@@ -21,6 +26,8 @@ export interface HostModel {
   nginxOk: boolean;
   /** Whether nginx falls back to the other color (as of the last reload). */
   fallback: boolean;
+  /** The armed switch of the include nginx loaded: it serves `to` while the flag file exists. */
+  armed: ArmedSwitch | null;
 }
 
 export function hostModel(over: Partial<HostModel> = {}): HostModel {
@@ -30,6 +37,7 @@ export function hostModel(over: Partial<HostModel> = {}): HostModel {
     active: { blue: false, green: false },
     nginxOk: true,
     fallback: false,
+    armed: null,
     ...over,
   };
 }
@@ -67,9 +75,11 @@ export async function fakeHost(
     // rejects, it refuses to load and serves on what it had
     const reloads = verb === "reload" || (verb === "kill" && rest.includes("--signal=HUP"));
     if (reloads && host.nginxOk) {
-      const live = parseLiveInclude(readFileSync(ctx.layout.liveIncludePath, "utf8"));
+      const text = readFileSync(ctx.layout.liveIncludePath, "utf8");
+      const live = parseLiveInclude(text);
       host.served = live && { color: live.color, sha: live.sha };
       host.fallback = live?.fallback ?? false;
+      host.armed = parseArmedSwitch(text);
     }
     if (verb === "is-active") {
       const color = colorOfUnit(rest.at(-1) ?? "");
@@ -101,10 +111,14 @@ export async function fakeHost(
     return {};
   });
   const get = fakeGet((url) => {
+    // like nginx, the armed switch's flag is looked at on every request
     if (url.endsWith("/__rf-agent/live")) {
-      return host.served
-        ? ok(JSON.stringify({ app: ctx.config.app.name, ...host.served }))
-        : status(0, "ECONNREFUSED");
+      const to = host.armed && existsSync(host.armed.flag) ? host.armed.to : null;
+      const served = to ? { color: to.color, sha: to.sha } : host.served;
+      return served ? ok(JSON.stringify({ app: ctx.config.app.name, ...served })) : status(0, "ECONNREFUSED");
+    }
+    if (url.endsWith("/__rf-agent/armed")) {
+      return host.served ? ok(`${host.armed?.token ?? "-"}\n`) : status(0, "ECONNREFUSED");
     }
     const port = Number(/:(\d+)\//.exec(url)?.[1]);
     const service = ctx.config.services.find((s) => s.ports.blue === port || s.ports.green === port);

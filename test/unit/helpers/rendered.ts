@@ -109,6 +109,15 @@ export const RENDERED: Record<string, () => RenderedFile> = {
       },
     ),
   "live.conf": () => withDefaults((c, l) => renderLiveInclude(c, l, "green", sha("a"))),
+  // blue serves, falling back to green; the switch to blue's next commit is armed.
+  "live.conf.armed": () =>
+    withDefaults((c, l) =>
+      renderLiveInclude(c, l, "blue", sha("a"), true, {
+        to: { color: "green", sha: sha("b"), fallback: true },
+        token: "0123456789abcdef",
+        flag: `${l.armedFlagsDir}/0123456789abcdef`,
+      }),
+    ),
 };
 
 export function readRendered(name: string): string {
