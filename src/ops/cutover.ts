@@ -28,8 +28,7 @@ export async function switchNginx(scope: RunScope): Promise<void> {
   const armed = await scope.armed;
   if (armed && (await switchArmed(ctx, armed))) {
     scope.pending.push(afterArmedSwitch(ctx).then((at) => (scope.plainAt = at)));
-  }
-  else await switchTo(ctx, to, sha, leaving(scope) !== null, scope.nginxCheck);
+  } else await switchTo(ctx, to, sha, leaving(scope) !== null, scope.nginxCheck);
   scope.flipAt = ctx.now().getTime();
   scope.state = { ...afterSwitch(scope.state, to, sha, ctx.now()), standby: null, staged: null };
   await saveState(ctx.layout, scope.state);
