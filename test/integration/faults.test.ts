@@ -18,6 +18,8 @@ const REPORT = process.env.RF_FAULTS_REPORT;
 const CLI = path.join(REPO_ROOT, "dist", "cli.js");
 const ROOT = "/srv/demo";
 const STATE = "/var/lib/rf-agent/demo/state.json";
+const LIVE_INCLUDE = "/etc/nginx/rf-agent/demo/live.conf";
+const ARMED_FLAGS = "/etc/nginx/rf-agent/demo/armed";
 const REQUIREMENTS = readFileSync(path.join(EXAMPLE_APP, "requirements.txt"), "utf8");
 // The app root is a filesystem of its own, so the disk-full case can shrink it to what is used.
 const ROOT_SIZE = "4g";
@@ -134,6 +136,9 @@ async function recover(rec: FaultRecord, files: Record<string, string> = {}): Pr
   expect(r.exitCode, `recovery deploy:\n${r.stderr}`).toBe(0);
   const next: Live = { color: other(current.color), sha, version };
   await expectConsistent(next);
+  // whatever switch the killed run armed is settled: a plain include, no flag left
+  expect(await server.readFile(LIVE_INCLUDE)).not.toMatch(/^if \(-f /m);
+  expect((await server.sh(`ls -A ${ARMED_FLAGS} 2>/dev/null`)).stdout.trim(), "armed flags left").toBe("");
   current = next;
   rec.recovered = true;
 }
@@ -446,6 +451,16 @@ describe("fault matrix", () => {
       await rerunConverges(rec, { color: other(current.color), sha, version });
     }));
 
+  it("rf-agent SIGKILLed with the switch armed (health gate), then rerun", () =>
+    faultCase("SIGKILL with the switch armed", async (rec) => {
+      const version = nextVersion();
+      const sha = await pushVersion(server, origin, version);
+      await killDeployAt((r) => r.msg === "switch armed");
+      // nginx runs the armed include; without its flag it serves the live color, as rerunConverges checks
+      expect(await server.readFile(LIVE_INCLUDE)).toMatch(/^if \(-f /m);
+      await rerunConverges(rec, { color: other(current.color), sha, version });
+    }));
+
   it("rf-agent SIGKILLed right after the switch, then rerun", () =>
     faultCase("SIGKILL right after the switch", async (rec) => {
       const version = nextVersion();
@@ -592,6 +607,9 @@ async function rerunConverges(
   expect(r.exitCode, `rerun:\n${r.stderr}`).toBe(0);
   rec.outcome = `killed; rerun exit 0${/already live/.test(r.stdout) ? " (already live, finished the retire)" : ", deployed"}`;
   await expectConsistent(next);
+  // whatever switch the killed run armed is settled: a plain include, no flag left
+  expect(await server.readFile(LIVE_INCLUDE)).not.toMatch(/^if \(-f /m);
+  expect((await server.sh(`ls -A ${ARMED_FLAGS} 2>/dev/null`)).stdout.trim(), "armed flags left").toBe("");
   current = next;
   rec.recovered = true;
 }

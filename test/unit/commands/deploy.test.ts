@@ -2,7 +2,7 @@
 // in the plan's order, the printed plan is the plan that runs, and each failure undoes what the
 // plan says and leaves the live color serving.
 import { MARK, mark } from "../../../src/boot/start-marks.js";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readHistory } from "../../../src/adapters/history.js";
 import { deploy, type DeployOptions } from "../../../src/commands/deploy.js";
@@ -11,6 +11,7 @@ import { switchStaged } from "../../../src/commands/switch.js";
 import type { Config } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
 import type { State } from "../../../src/core/state.js";
+import { parseArmedSwitch, parseLiveInclude } from "../../../src/core/render.js";
 import { isRfError } from "../../../src/errors.js";
 import { sha } from "../helpers/config.js";
 import { hostModel, type HostModel } from "../helpers/host.js";
@@ -180,6 +181,30 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
     expect(h.host.served).toEqual({ color: "blue", sha: sha("c") });
   });
 
+  it("the switch is armed while the gate runs: nginx serves green by its flag, then runs the plain include; the flag is gone", async () => {
+    const h = await blueLive();
+    // what nginx had loaded when it first answered green
+    let firstGreen: { loaded: string | undefined; armed: boolean } | null = null;
+    const get = h.ctx.get;
+    const ctx: Context = {
+      ...h.ctx,
+      get: async (url, o) => {
+        const r = await get(url, o);
+        if (!firstGreen && url.endsWith("/__rf-agent/live") && r.body.includes('"green"'))
+          firstGreen = { loaded: h.host.served?.color, armed: h.host.armed !== null };
+        return r;
+      },
+    };
+    expect(await deploy(ctx, h.opts())).toMatchObject({ outcome: "deployed", to: { color: "green" } });
+    expect(firstGreen).toEqual({ loaded: "blue", armed: true });
+    expect(h.host.served).toEqual({ color: "green", sha: sha("b") });
+    expect(h.host.armed).toBeNull();
+    const include = await readFile(h.ctx.layout.liveIncludePath, "utf8");
+    expect(parseArmedSwitch(include)).toBeNull();
+    expect(parseLiveInclude(include)).toEqual({ color: "green", sha: sha("b"), fallback: true });
+    expect(await readdir(h.ctx.layout.armedFlagsDir)).toEqual([]);
+  });
+
   const failures: { fault: Fault; step: string; code: string; stopsIdle: boolean }[] = [
     { fault: "fetch", step: "fetch", code: "GIT", stopsIdle: false },
     { fault: "checkout", step: "checkout", code: "GIT", stopsIdle: true },
@@ -228,6 +253,9 @@ describe.skipIf(!isRoot)("deploy end to end on a pretend host", () => {
     expect(e).toMatchObject({ code: "HEALTH", exitCode: 1 });
     expect((await h.steps()).at(-1)).toBe("health");
     expect(h.host.served).toEqual({ color: "blue", sha: sha("a") });
+    // the switch armed during the gate is undone: nginx runs the plain include for blue
+    expect(h.host.armed).toBeNull();
+    expect(await readFile(h.ctx.layout.liveIncludePath, "utf8")).not.toMatch(/if \(-f/);
     expect(h.stopped()).toEqual(["demo-api@green.service demo-web@green.service"]);
   });
 

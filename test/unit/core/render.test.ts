@@ -3,6 +3,7 @@ import type { Config, ServiceConfig } from "../../../src/config/types.js";
 import { layoutFor } from "../../../src/core/layout.js";
 import {
   describeNetwork,
+  parseArmedSwitch,
   parseLiveInclude,
   previewEnabled,
   renderColorDropIn,
@@ -455,5 +456,34 @@ describe("renderLiveInclude / parseLiveInclude", () => {
     ["a truncated file", good.slice(0, good.indexOf("set $rf_live_sha") + 20)],
   ])("rejects %s", (_, text) => {
     expect(parseLiveInclude(text)).toBeNull();
+  });
+});
+
+describe("an armed switch in the live include", () => {
+  const armed = {
+    to: { color: "green" as const, sha: sha("b"), fallback: true },
+    token: "0123456789abcdef",
+    flag: "/etc/nginx/rf-agent/demo/armed/0123456789abcdef",
+  };
+
+  it("is rendered as its fixture and read back; the route without the flag is the plain one", () => {
+    const { config, layout } = setup();
+    const file = renderLiveInclude(config, layout, "blue", sha("a"), true, armed);
+    expect(file.content).toBe(fixture("live.conf.armed"));
+    expect(parseArmedSwitch(file.content)).toEqual(armed);
+    expect(parseLiveInclude(file.content)).toEqual({ color: "blue", sha: sha("a"), fallback: true });
+    expect(parseArmedSwitch(renderLiveInclude(config, layout, "blue", sha("a")).content)).toBeNull();
+  });
+
+  it("is not read from a damaged block: a pool of the other color, a relative flag, a short sha", () => {
+    const { config, layout } = setup();
+    const text = renderLiveInclude(config, layout, "blue", sha("a"), false, armed).content;
+    expect(
+      parseArmedSwitch(text.replace("set $rf_live_pool green_fallback", "set $rf_live_pool blue")),
+    ).toBeNull();
+    expect(parseArmedSwitch(text.replace("if (-f /etc/nginx/", "if (-f etc/nginx/"))).toBeNull();
+    expect(
+      parseArmedSwitch(text.replace(`    set $rf_live_sha ${sha("b")}`, "    set $rf_live_sha abc")),
+    ).toBeNull();
   });
 });

@@ -1,10 +1,10 @@
 // reconcile against a host in a temp dir: no checkouts (so no git), nginx faked as in switch.test.ts.
-import { readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { saveState } from "../../../src/adapters/state-store.js";
 import type { Color } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
-import { parseLiveInclude } from "../../../src/core/render.js";
+import { parseLiveInclude, renderLiveInclude } from "../../../src/core/render.js";
 import { emptyState, type State } from "../../../src/core/state.js";
 import { expireStandby, readState, reconcile } from "../../../src/ops/reconcile.js";
 import { sha } from "../helpers/config.js";
@@ -50,6 +50,38 @@ describe("reconcile", () => {
     expect((await saved(ctx)).live).toMatchObject({ color: "green", sha: sha("b") });
     expect(records.some((r) => r.msg === "state disagreed with nginx; nginx wins")).toBe(true);
     expect(run.calls.filter((c) => c.file === "nginx")).toHaveLength(0);
+  });
+
+  it("settles a switch a stopped run armed, by its flag: green once the flag was made, blue before", async () => {
+    for (const flagged of [true, false]) {
+      const host = hostModel({ served: { color: "blue", sha: sha("a") } });
+      const { ctx } = await fakeHost(dir, host, { sleep: async () => undefined });
+      await saveState(ctx.layout, {
+        ...emptyState("demo"),
+        live: { color: "blue", sha: sha("a"), since: "2025-01-01T00:00:00.000Z" },
+        slots: { blue: { sha: sha("a"), installedAt: "x" }, green: null },
+      });
+      const flag = `${ctx.layout.armedFlagsDir}/0123456789abcdef`;
+      const armed = renderLiveInclude(ctx.config, ctx.layout, "blue", sha("a"), false, {
+        to: { color: "green", sha: sha("b"), fallback: true },
+        token: "0123456789abcdef",
+        flag,
+      });
+      await mkdir(ctx.layout.armedFlagsDir, { recursive: true });
+      await writeFile(armed.path, armed.content);
+      if (flagged) await writeFile(flag, "");
+      // nginx runs the armed include (reloaded during the stopped run's health gate)
+      await ctx.run("systemctl", ["reload", "nginx.service"]);
+      const want = flagged ? { color: "green", sha: sha("b") } : { color: "blue", sha: sha("a") };
+      const state = await reconcile(ctx);
+      expect(state.live).toMatchObject(want);
+      expect(await included(ctx)).toEqual(want);
+      expect(await readFile(ctx.layout.liveIncludePath, "utf8")).not.toMatch(/if \(-f/);
+      expect(host.armed).toBeNull();
+      expect(await readdir(ctx.layout.armedFlagsDir)).toEqual([]);
+      await cleanup();
+      ({ dir, cleanup } = await tempDir());
+    }
   });
 
   it("finishes a switch a killed run left half done when the new color is healthy", async () => {
