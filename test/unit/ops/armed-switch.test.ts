@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { afterArmedSwitch, armSwitch, settleArmed, switchArmed } from "../../../src/ops/armed-switch.js";
 import { parseArmedSwitch, parseLiveInclude, type ArmedSwitch } from "../../../src/core/render.js";
 import { servedByNginx, switchTo } from "../../../src/ops/nginx-routing.js";
+import type { Config } from "../../../src/config/types.js";
 import type { Context } from "../../../src/context.js";
 import { sha } from "../helpers/config.js";
 import { type fakeRunner, tempDir } from "../helpers/fakes.js";
@@ -27,7 +28,7 @@ afterEach(async () => {
 const GREEN = { color: "green", sha: sha("b"), fallback: true } as const;
 
 /** blue serving sha a, switched the usual way (site, link and include written, reloaded). */
-async function blueServing(opts: { patch?: Parameters<typeof fakeHost>[2]["patch"]; host?: HostModel } = {}) {
+async function blueServing(opts: { patch?: (c: Config) => void; host?: HostModel } = {}) {
   const host = opts.host ?? hostModel();
   const sleep = async (ms: number) => {
     slept.push(ms);
