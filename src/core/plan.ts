@@ -87,12 +87,24 @@ function bringUp(
 }
 
 /** Switch, watch, then drain the color left behind and stop it (or keep it warm). */
-function cutover(config: Config, from: Release | null, to: Color, postHook: StepName): PlannedStep[] {
+function cutover(
+  config: Config,
+  from: Release | null,
+  to: Color,
+  postHook: StepName,
+  before: PlannedStep[],
+): PlannedStep[] {
   const s = config.switch;
+  const moves = from !== null && from.color !== to;
+  // From one color to the other after a health gate, the switch is armed during it (ops/armed-switch.ts).
+  const how =
+    moves && before.some((step) => step.name === "health")
+      ? "by the flag armed during health (else nginx -t, reload)"
+      : "nginx -t, reload";
   const steps: PlannedStep[] = [
     {
       name: "switch nginx",
-      detail: `${from && from.color !== to ? `${from.color} -> ` : ""}${to}, nginx -t, reload, confirm`,
+      detail: `${moves ? `${from.color} -> ` : ""}${to}, ${how}, confirm`,
       undo: "stop-if-refused",
     },
   ];
@@ -172,7 +184,7 @@ export function planDeploy(input: DeployPlanInput): Plan {
       undo: "stop",
     });
   } else {
-    steps.push(...cutover(config, live, idle, "post_switch hook"));
+    steps.push(...cutover(config, live, idle, "post_switch hook", steps));
   }
   return { command: "deploy", from: live, to: { color: idle, sha }, steps };
 }
@@ -193,7 +205,7 @@ export function planRollback(input: RollbackPlanInput): Plan {
         { name: "units", detail: `write ${back.color}'s units if they changed; daemon-reload`, undo: "stop" },
         ...bringUp(config, back.color, { checkPorts: false, start: true, preSwitch: false }),
       ];
-  steps.push(...cutover(config, live, back.color, "post_rollback hook"));
+  steps.push(...cutover(config, live, back.color, "post_rollback hook", steps));
   return { command: "rollback", from: live, to: back, steps };
 }
 
@@ -210,8 +222,8 @@ export function planSwitch(input: SwitchPlanInput): Plan {
   const steps: PlannedStep[] = [
     { name: "required env", detail: "every [app] required variable set, none a placeholder" },
     ...bringUp(config, staged.color, { checkPorts: false, start: !running, preSwitch: true }),
-    ...cutover(config, live, staged.color, "post_switch hook"),
   ];
+  steps.push(...cutover(config, live, staged.color, "post_switch hook", steps));
   return { command: "switch", from: live, to: staged, steps };
 }
 

@@ -71,7 +71,9 @@ describe("planDeploy", () => {
     expect(detail(p, "fetch")).toBe("/srv/origin/app.git into /srv/demo/green (the idle color)");
     expect(detail(p, "units")).toBe("unchanged");
     expect(detail(p, "start")).toBe("restart api :8001, web :8502");
-    expect(detail(p, "switch nginx")).toBe("blue -> green, nginx -t, reload, confirm");
+    expect(detail(p, "switch nginx")).toBe(
+      "blue -> green, by the flag armed during health (else nginx -t, reload), confirm",
+    );
     expect(detail(p, "watch")).toBe("health of green for 10 s; failure switches back to blue");
     expect(detail(p, "drain + stop old")).toBe(
       "grace 5 s, then wait up to 30 s for connections to blue to end, then stop it",
@@ -167,6 +169,8 @@ describe("planRollback", () => {
     const p = planRollback({ config: testConfig(hooks), live, back, warm: true });
     expect(names(p)).toEqual(["switch nginx", "watch", "drain + stop old", "post_rollback hook"]);
     expect(p).toMatchObject({ command: "rollback", from: live, to: back });
+    // no health gate to arm it during
+    expect(detail(p, "switch nginx")).toBe("green -> blue, nginx -t, reload, confirm");
   });
 
   it("to a stopped color brings it up first (units, start, health), without a port check or pre_switch hook", () => {
@@ -181,6 +185,9 @@ describe("planRollback", () => {
       "post_rollback hook",
     ]);
     expect(detail(p, "start")).toBe("restart api :8000, web :8501");
+    expect(detail(p, "switch nginx")).toBe(
+      "green -> blue, by the flag armed during health (else nginx -t, reload), confirm",
+    );
   });
 });
 
