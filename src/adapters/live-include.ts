@@ -12,7 +12,7 @@ export interface LiveInclude {
   armed: ArmedSwitch | null;
 }
 
-export async function flagExists(flag: string): Promise<boolean> {
+async function flagExists(flag: string): Promise<boolean> {
   return lstat(flag).then(
     (st) => st.isFile(),
     () => false,

@@ -51,7 +51,7 @@ export async function armSwitch(ctx: Context, to: LiveRoute): Promise<ArmedSwitc
 /**
  * The switch: the flag created and nginx confirmed serving `to` by it, then the plain include for
  * `to` written. Returns false (the flag removed, nginx serving as before) when nginx does not take
- * it, and the caller switches with a reload. The reload of the plain include is settleArmed's.
+ * it, and the caller switches with a reload. The plain include's reload is afterArmedSwitch's.
  */
 export async function switchArmed(ctx: Context, armed: ArmedSwitch): Promise<boolean> {
   const { config, layout, log } = ctx;
