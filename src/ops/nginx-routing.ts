@@ -118,8 +118,23 @@ async function nginxFeatures(ctx: Context, https: SiteHttps): Promise<NginxFeatu
   return { http2Directive: https === "on" && hasHttp2Directive(await nginxVersion(ctx.run)) };
 }
 
-/** Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed. */
 /**
+ * The site as a switch renders it now, and its links as they are: the site's own (enabled when it
+ * points at the site) and Debian's default one, to be dropped when it would shadow ours.
+ */
+async function siteAsNeeded(ctx: Context) {
+  const { config, layout } = ctx;
+  const certificate = await siteCertificate(config);
+  const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
+  const link = await linkTarget(layout.siteLinkPath);
+  const defaultLink = await linkTarget(layout.defaultSiteLinkPath);
+  // Debian's default site also claims default_server on port 80 and would shadow ours.
+  const dropDefault = defaultLink !== null && config.nginx.serverName === "_";
+  return { certificate, site, link, defaultLink, dropDefault };
+}
+
+/**
+ * Site + live include (+ preview include showing the other color) for `to`, reloaded and confirmed.
  * `fallback`: while the color nginx leaves still runs (watch, drain, standby), a request that cannot
  * reach `to` goes to it. Left out, it stays as the include has it when `to` already serves (a
  * certificate or a repair applied again), and is off for a new color.
@@ -134,8 +149,7 @@ export async function switchTo(
   const { layout, config, log } = ctx;
   const current = fallback === undefined ? await liveInclude(ctx) : null;
   const keep = fallback ?? (current?.color === to && current.fallback);
-  const certificate = await siteCertificate(config);
-  const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
+  const { certificate, site, link, defaultLink, dropDefault } = await siteAsNeeded(ctx);
   const files = [site, renderLiveInclude(config, layout, to, sha, keep)];
   if (previewEnabled(config)) {
     const idleSha = await headSha(layout.checkout(other(to)), gitUserIfAny(ctx));
@@ -146,10 +160,6 @@ export async function switchTo(
       hint: "rf-agent expects Debian's nginx layout (sites-available/sites-enabled): apt-get install nginx",
     });
   }
-  const link = await linkTarget(layout.siteLinkPath);
-  const defaultLink = await linkTarget(layout.defaultSiteLinkPath);
-  // Debian's default site also claims default_server on port 80 and would shadow ours.
-  const dropDefault = defaultLink !== null && config.nginx.serverName === "_";
   const applied = await applyNginx(
     ctx,
     files,
@@ -242,14 +252,10 @@ async function liveInclude(ctx: Context): Promise<LiveRoute | null> {
  * drop. Only then can a switch be armed ahead (ops/armed-switch.ts).
  */
 export async function onlyLiveChanges(ctx: Context): Promise<boolean> {
-  const { config, layout } = ctx;
-  if (previewEnabled(config)) return false;
-  const certificate = await siteCertificate(config);
-  if (certificate.issue) return false;
-  const site = renderSite(config, layout, certificate.https, await nginxFeatures(ctx, certificate.https));
-  if ((await readIfExists(site.path)) !== site.content) return false;
-  if ((await linkTarget(layout.siteLinkPath)) !== site.path) return false;
-  return config.nginx.serverName !== "_" || (await linkTarget(layout.defaultSiteLinkPath)) === null;
+  if (previewEnabled(ctx.config)) return false;
+  const { certificate, site, link, dropDefault } = await siteAsNeeded(ctx);
+  if (certificate.issue || dropDefault || link !== site.path) return false;
+  return (await readIfExists(site.path)) === site.content;
 }
 
 /** nginx falls back to the color it does not serve (the last deploy's old one), as its include says. */
