@@ -18,6 +18,9 @@ import { applyNginx, clockOf, onlyLiveChanges } from "./nginx-routing.js";
 
 const why = (e: unknown) => (isRfError(e) ? e.message : String(e));
 
+/** What nginx answers on /__rf-agent/armed while it runs a plain include. */
+const NONE = "-";
+
 function askNginx(ctx: Context) {
   return [ctx.get, ctx.config.nginx.listen, nginxHost(ctx.config)] as const;
 }
@@ -76,7 +79,7 @@ export async function switchArmed(ctx: Context, armed: ArmedSwitch): Promise<boo
  */
 export async function afterArmedSwitch(ctx: Context): Promise<number | undefined> {
   await reload(ctx.run);
-  const loaded = await waitArmed(...askNginx(ctx), (t) => t === "-", clockOf(ctx));
+  const loaded = await waitArmed(...askNginx(ctx), (t) => t === NONE, clockOf(ctx));
   if (loaded.held) return ctx.now().getTime();
   const test = await testConfig(ctx.run);
   ctx.log.warn(
@@ -115,16 +118,16 @@ export async function settleArmed(ctx: Context, plainAt?: number): Promise<void>
 const OLD_WORKERS_MS = 1_000;
 
 /**
- * Removes the flags no configuration nginx runs reads, once its old workers have stopped taking
- * requests. One still read (a run stopped between writing the plain include and reloading it) is
- * replaced first, so removing a flag can never change where nginx routes.
+ * With the include plain (settleArmed made it so): removes every flag once nginx runs a plain
+ * include and its old workers have stopped taking requests. A configuration still reading a flag
+ * (a run stopped between writing the plain include and reloading it) is replaced first, so removing
+ * a flag can never change where nginx routes.
  */
 async function pruneFlags(ctx: Context, reloaded: boolean, plainAt?: number): Promise<void> {
   const { layout, log } = ctx;
   const names = await readdir(layout.armedFlagsDir).catch(() => [] as string[]);
   const flags = names.filter((f) => ARMED_TOKEN.test(f));
   if (flags.length === 0) return;
-  const keep = (await readLiveInclude(layout))?.armed?.token ?? "-";
   let since = reloaded ? undefined : plainAt;
   if (!reloaded) {
     const answer = await askArmed(...askNginx(ctx));
@@ -132,21 +135,21 @@ async function pruneFlags(ctx: Context, reloaded: boolean, plainAt?: number): Pr
       log.warn({ flags }, "nginx does not say which armed switch it runs; the flags stay until it does");
       return;
     }
-    if (answer !== keep) {
+    if (answer !== NONE) {
       await reload(ctx.run);
       since = undefined;
     }
   }
-  const loaded = await waitArmed(...askNginx(ctx), (t) => t === keep, clockOf(ctx));
+  const loaded = await waitArmed(...askNginx(ctx), (t) => t === NONE, clockOf(ctx));
   if (!loaded.held) {
     const test = await testConfig(ctx.run);
     log.warn(
-      { nginx: loaded.answer, want: keep, test: test.ok ? "ok" : test.output },
+      { nginx: loaded.answer, test: test.ok ? "ok" : test.output },
       "nginx still runs the configuration of an armed switch; its flag stays until a later run",
     );
     return;
   }
   const wait = (since ?? ctx.now().getTime()) + OLD_WORKERS_MS - ctx.now().getTime();
   if (wait > 0) await ctx.sleep(wait);
-  for (const f of flags) if (f !== keep) await rm(path.join(layout.armedFlagsDir, f), { force: true });
+  for (const f of flags) await rm(path.join(layout.armedFlagsDir, f), { force: true });
 }
